@@ -1,0 +1,182 @@
+use super::*;
+use crate::config::parse_sources;
+use std::path::PathBuf;
+
+fn watch(extra: &str) -> Watch {
+    let src = format!("[[watch]]\nname = \"w\"\nurl = \"http://127.0.0.1:1/a\"\n{extra}");
+    parse_sources(&[(PathBuf::from("t.toml"), src)])
+        .unwrap()
+        .watches
+        .remove(0)
+}
+
+fn resp(status: u16, body: &str, final_url: &str) -> Response {
+    Response {
+        requested_url: "http://127.0.0.1:1/a".into(),
+        final_url: final_url.into(),
+        redirects: vec![],
+        status,
+        headers: vec![("content-type".into(), "text/html".into())],
+        body: body.as_bytes().to_vec(),
+        elapsed_ms: 1,
+    }
+}
+
+const A: &str = "http://127.0.0.1:1/a";
+
+fn run(store: &mut Store, w: &Watch, r: Response) -> CheckResult {
+    process(store, w, Ok(r), &now_rfc3339(), 1)
+}
+
+#[test]
+fn lifecycle_first_unchanged_edit_gone_back_redirect() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    let w = watch("");
+
+    let r = run(
+        &mut store,
+        &w,
+        resp(200, "<title>T</title><p>One two three four.</p>", A),
+    );
+    assert_eq!(
+        (r.outcome, r.version, r.previous_version),
+        ("first_capture", Some(1), None)
+    );
+    assert!(r.changes.is_empty());
+
+    // Only invisible noise differs.
+    let r = run(
+        &mut store,
+        &w,
+        resp(
+            200,
+            "<title>T</title><!-- 3ms --><p>One two three four.</p><script>n=1</script>",
+            A,
+        ),
+    );
+    assert_eq!(
+        (r.outcome, r.version, r.previous_version),
+        ("unchanged", Some(1), None)
+    );
+
+    let r = run(
+        &mut store,
+        &w,
+        resp(200, "<title>T</title><p>One two three five.</p>", A),
+    );
+    assert_eq!(
+        (r.outcome, r.version, r.previous_version),
+        ("changed", Some(2), Some(1))
+    );
+    assert_eq!(
+        r.changes,
+        vec![Change::TextEdited {
+            block: 1,
+            old_block: 1,
+            before: "One two three four.".into(),
+            after: "One two three five.".into()
+        }]
+    );
+
+    let r = run(&mut store, &w, resp(404, "Not found", A));
+    assert_eq!((r.outcome, r.version), ("changed", Some(3)));
+    assert_eq!(r.changes, vec![Change::PageGone { status: 404 }]);
+    let r = run(&mut store, &w, resp(404, "Not found", A));
+    assert_eq!((r.outcome, r.version), ("unchanged", Some(3)));
+
+    // Back, compared against the last good version (2), not the gone one.
+    let r = run(
+        &mut store,
+        &w,
+        resp(
+            200,
+            "<title>T</title><p>One two three five.</p><p>New.</p>",
+            A,
+        ),
+    );
+    assert_eq!(
+        (r.outcome, r.version, r.previous_version),
+        ("changed", Some(4), Some(3))
+    );
+    assert_eq!(
+        r.changes,
+        vec![
+            Change::PageBack { status: 200 },
+            Change::TextAdded {
+                block: 2,
+                text: "New.".into()
+            }
+        ]
+    );
+
+    let r = run(
+        &mut store,
+        &w,
+        resp(
+            200,
+            "<title>T</title><p>One two three five.</p><p>New.</p>",
+            "http://127.0.0.1:1/b",
+        ),
+    );
+    assert_eq!(
+        r.changes,
+        vec![Change::Redirected {
+            from: A.into(),
+            to: "http://127.0.0.1:1/b".into()
+        }]
+    );
+
+    let r = run(&mut store, &w, resp(503, "busy", A));
+    assert_eq!(
+        (r.outcome, r.http_status, r.version),
+        ("error", Some(503), Some(5))
+    );
+    assert_eq!(r.error.as_deref(), Some("HTTP 503 Service Unavailable"));
+
+    let r = process(
+        &mut store,
+        &w,
+        Err("connection refused".into()),
+        &now_rfc3339(),
+        1,
+    );
+    assert_eq!(
+        (r.outcome, r.http_status, r.error.as_deref()),
+        ("error", None, Some("connection refused"))
+    );
+
+    // The archive kept a row per check and a report per change.
+    assert_eq!(store.checks("w").unwrap().len(), 9);
+    let versions = store.versions("w").unwrap();
+    assert_eq!(
+        versions.iter().map(|v| v.number).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4, 5]
+    );
+    assert!(versions[2].gone);
+    assert_eq!(store.report_changes(&versions[1]).unwrap().len(), 1);
+    assert_eq!(versions[1].summary.as_deref(), Some("1 block edited"));
+}
+
+#[test]
+fn rule_edit_is_not_reported_as_a_page_edit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    let body = "<p>Keep this paragraph.</p><div class=share>Share on social</div>";
+    let r = run(&mut store, &watch(""), resp(200, body, A));
+    assert_eq!(r.outcome, "first_capture");
+    // The user adds an ignore rule: the stored page is re-derived from the
+    // raw body under the new rules, so nothing is reported.
+    let w2 = watch("ignore = [\".share\"]\n");
+    let r = run(&mut store, &w2, resp(200, body, A));
+    assert_eq!((r.outcome, r.changes.len()), ("unchanged", 0), "{r:?}");
+}
+
+#[test]
+fn first_capture_of_a_gone_page() {
+    let prior = Prior::default();
+    let d = decide(&prior, None, &resp(410, "", A), &Rules::default());
+    assert_eq!(d.outcome, Outcome::FirstCapture);
+    assert_eq!(d.changes, vec![Change::PageGone { status: 410 }]);
+    assert_eq!(d.new_version, Some(None));
+}

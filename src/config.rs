@@ -1,0 +1,485 @@
+//! `schedules/*.toml` → watches, with errors that name the file, line and
+//! key, and suggest the likely fix.
+
+use crate::extract::Rules;
+use crate::schedule::Schedule;
+use regex::Regex;
+use scraper::Selector;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// The schedule a file gets when it names none.
+pub const DEFAULT_CRON: &str = "@hourly";
+
+/// A tracked page.
+#[derive(Debug, Clone)]
+pub struct Watch {
+    /// Stable identity: history follows the name, not the URL.
+    pub name: String,
+    pub url: String,
+    pub rules: Rules,
+    pub schedule: Schedule,
+    /// Where the watch is defined, for messages.
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+/// Every watch from every file.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub watches: Vec<Watch>,
+    /// The files read, in order.
+    pub files: Vec<PathBuf>,
+}
+
+impl Config {
+    pub fn watch(&self, name: &str) -> Option<&Watch> {
+        self.watches.iter().find(|w| w.name == name)
+    }
+}
+
+/// One problem in a config file, at a place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    /// 1-based; 0 when the problem is the file as a whole.
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file.display(), self.message)?;
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file.display(),
+                self.line,
+                self.col,
+                self.message
+            )?;
+        }
+        if let Some(h) = &self.hint {
+            write!(f, "\n  help: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+/// All the problems found; nothing is fetched while there are any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    cron: Option<Spanned<String>>,
+    #[serde(default)]
+    watch: Vec<Spanned<RawWatch>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWatch {
+    name: Option<Spanned<String>>,
+    url: Spanned<String>,
+    cron: Option<Spanned<String>>,
+    #[serde(default)]
+    select: Vec<Spanned<String>>,
+    #[serde(default)]
+    ignore: Vec<Spanned<String>>,
+    #[serde(default)]
+    ignore_text: Vec<Spanned<String>>,
+}
+
+const FILE_KEYS: &[&str] = &["cron", "watch"];
+const WATCH_KEYS: &[&str] = &["name", "url", "cron", "select", "ignore", "ignore_text"];
+
+/// Where to look for config when `--config` is not given: `./schedules`
+/// when it exists, else the platform config dir.
+pub fn default_path() -> PathBuf {
+    let local = PathBuf::from("schedules");
+    if local.is_dir() {
+        return local;
+    }
+    dirs::config_dir()
+        .map(|d| d.join("redline"))
+        .unwrap_or(local)
+}
+
+/// Load a TOML file, or every `*.toml` file of a directory (sorted).
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let whole = |message: String, hint: Option<String>| {
+        ConfigErrors(vec![ConfigError {
+            file: path.to_path_buf(),
+            line: 0,
+            col: 0,
+            message,
+            hint,
+        }])
+    };
+    let files: Vec<PathBuf> = if path.is_dir() {
+        let entries = std::fs::read_dir(path)
+            .map_err(|e| whole(format!("cannot read directory: {e}"), None))?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+            .collect();
+        files.sort();
+        files
+    } else if path.exists() {
+        vec![path.to_path_buf()]
+    } else {
+        return Err(whole(
+            "no such file or directory".into(),
+            Some("pass --config with a schedules directory or a .toml file (see schedules/ in the redline repository for examples)".into()),
+        ));
+    };
+    let mut sources = Vec::new();
+    let mut errors = Vec::new();
+    for f in &files {
+        match std::fs::read_to_string(f) {
+            Ok(s) => sources.push((f.clone(), s)),
+            Err(e) => errors.push(ConfigError {
+                file: f.clone(),
+                line: 0,
+                col: 0,
+                message: format!("cannot read file: {e}"),
+                hint: None,
+            }),
+        }
+    }
+    match parse_sources(&sources) {
+        Ok(mut cfg) if errors.is_empty() => {
+            cfg.files = files;
+            Ok(cfg)
+        }
+        Ok(_) => Err(ConfigErrors(errors)),
+        Err(ConfigErrors(more)) => {
+            errors.extend(more);
+            Err(ConfigErrors(errors))
+        }
+    }
+}
+
+/// Parse several files' text as one configuration (names are unique
+/// across all of them).
+pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErrors> {
+    let mut errors = Vec::new();
+    let mut watches: Vec<Watch> = Vec::new();
+    let mut seen: HashMap<String, (PathBuf, usize)> = HashMap::new();
+    for (file, src) in sources {
+        let at = |span: std::ops::Range<usize>, message: String, hint: Option<String>| {
+            let (line, col) = line_col(src, span.start);
+            ConfigError {
+                file: file.clone(),
+                line,
+                col,
+                message,
+                hint,
+            }
+        };
+        let raw: RawFile = match toml::from_str(src) {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(toml_error(file, src, &e));
+                continue;
+            }
+        };
+        let file_cron = match &raw.cron {
+            Some(c) => match Schedule::parse(c.get_ref()) {
+                Ok(s) => Some(s),
+                Err(msg) => {
+                    errors.push(at(
+                        c.span(),
+                        format!("key `cron`: {msg}"),
+                        Some(cron_hint()),
+                    ));
+                    None
+                }
+            },
+            None => Schedule::parse(DEFAULT_CRON).ok(),
+        };
+        for w in &raw.watch {
+            let wspan = w.span();
+            let w = w.get_ref();
+            let before = errors.len();
+            let url = w.url.get_ref().trim().to_string();
+            match reqwest::Url::parse(&url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
+                Ok(u) => errors.push(at(
+                    w.url.span(),
+                    format!(
+                        "key `url`: `{url}` is not an http(s) URL (scheme `{}`)",
+                        u.scheme()
+                    ),
+                    Some("watch URLs start with http:// or https://".into()),
+                )),
+                Err(e) => errors.push(at(
+                    w.url.span(),
+                    format!("key `url`: invalid URL `{url}`: {e}"),
+                    Some(
+                        "write the full address, e.g. \"https://www.state.gov/press-releases/\""
+                            .into(),
+                    ),
+                )),
+            }
+            let name = match &w.name {
+                Some(n) => {
+                    let n_str = n.get_ref().trim().to_string();
+                    if n_str.is_empty() || n_str.chars().any(|c| c.is_control() || c == '/') {
+                        errors.push(at(
+                            n.span(),
+                            format!("key `name`: `{n_str}` is not a usable name"),
+                            Some("use letters, digits, dots, dashes and underscores".into()),
+                        ));
+                    }
+                    (n_str, n.span())
+                }
+                None => (name_from_url(&url), w.url.span()),
+            };
+            let schedule = match &w.cron {
+                Some(c) => match Schedule::parse(c.get_ref()) {
+                    Ok(s) => Some(s),
+                    Err(msg) => {
+                        errors.push(at(
+                            c.span(),
+                            format!("key `cron`: {msg}"),
+                            Some(cron_hint()),
+                        ));
+                        None
+                    }
+                },
+                None => file_cron.clone(),
+            };
+            let mut rules = Rules::default();
+            for (key, list, out) in [
+                ("select", &w.select, &mut rules.select),
+                ("ignore", &w.ignore, &mut rules.ignore),
+            ] {
+                for s in list {
+                    match Selector::parse(s.get_ref()) {
+                        Ok(sel) => out.push(sel),
+                        Err(e) => errors.push(at(
+                            s.span(),
+                            format!("key `{key}`: invalid CSS selector `{}`: {e}", s.get_ref()),
+                            Some(
+                                "selectors look like \"#main\", \".share\" or \"div.content > p\""
+                                    .into(),
+                            ),
+                        )),
+                    }
+                }
+            }
+            for r in &w.ignore_text {
+                match Regex::new(r.get_ref()) {
+                    Ok(re) => rules.ignore_text.push(re),
+                    Err(e) => errors.push(at(
+                        r.span(),
+                        format!("key `ignore_text`: invalid regular expression `{}`: {}", r.get_ref(), one_line(&e.to_string())),
+                        Some("in TOML, write regexes in single quotes ('\\d+') so backslashes stay as they are".into()),
+                    )),
+                }
+            }
+            let strings =
+                |v: &[Spanned<String>]| v.iter().map(|s| s.get_ref().clone()).collect::<Vec<_>>();
+            rules.fingerprint = crate::extract::fingerprint(
+                &strings(&w.select),
+                &strings(&w.ignore),
+                &strings(&w.ignore_text),
+            );
+            let (line, _) = line_col(src, wspan.start);
+            if let Some((pfile, pline)) = seen.get(&name.0) {
+                errors.push(at(
+                    name.1.clone(),
+                    format!(
+                        "duplicate watch name `{}` (first defined at {}:{})",
+                        name.0,
+                        pfile.display(),
+                        pline
+                    ),
+                    Some("watch names identify history and must be unique across all files; add a distinct `name`".into()),
+                ));
+                continue;
+            }
+            seen.insert(name.0.clone(), (file.clone(), line));
+            if errors.len() > before {
+                continue;
+            }
+            if let Some(schedule) = schedule {
+                watches.push(Watch {
+                    name: name.0,
+                    url,
+                    rules,
+                    schedule,
+                    file: file.clone(),
+                    line,
+                });
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(Config {
+            watches,
+            files: sources.iter().map(|(f, _)| f.clone()).collect(),
+        })
+    } else {
+        Err(ConfigErrors(errors))
+    }
+}
+
+fn cron_hint() -> String {
+    "use standard crontab syntax, e.g. \"*/30 * * * *\", \"0 9 * * mon-fri\" or \"@hourly\"".into()
+}
+
+fn one_line(s: &str) -> String {
+    let last = s.lines().last().unwrap_or(s).trim();
+    last.strip_prefix("error: ").unwrap_or(last).to_string()
+}
+
+/// A watch name from its URL: host and path, with separators as dashes.
+pub fn name_from_url(url: &str) -> String {
+    let Ok(u) = reqwest::Url::parse(url) else {
+        return url.to_string();
+    };
+    let mut s = u.host_str().unwrap_or("").to_string();
+    s.push_str(u.path());
+    if let Some(q) = u.query() {
+        s.push('?');
+        s.push_str(q);
+    }
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(src.len());
+    let before = &src[..src.floor_char_boundary(offset)];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |i| before.len() - i - 1)
+        + 1;
+    (line, col)
+}
+
+/// A TOML or schema error, rewritten with file, line, key and a hint.
+fn toml_error(file: &Path, src: &str, e: &toml::de::Error) -> ConfigError {
+    let (line, col) = e.span().map_or((0, 0), |s| line_col(src, s.start));
+    let msg = e.message().trim().to_string();
+    let in_watch = e.span().is_some_and(|s| inside_watch_table(src, s.start));
+    let (message, hint) = if let Some(key) = backticked(&msg, "unknown field `") {
+        let (what, known) = if in_watch {
+            ("in [[watch]]", WATCH_KEYS)
+        } else {
+            ("at top level", FILE_KEYS)
+        };
+        let hint = match closest(&key, known) {
+            Some(k) => format!("did you mean `{k}`?"),
+            None => format!("known keys here: {}", known.join(", ")),
+        };
+        (format!("unknown key `{key}` {what}"), Some(hint))
+    } else if let Some(key) = backticked(&msg, "missing field `") {
+        (
+            format!("missing key `{key}`"),
+            Some(format!("every [[watch]] needs a `{key}`")),
+        )
+    } else {
+        let key = e
+            .span()
+            .and_then(|s| key_at(src, s.start))
+            .map(|k| format!("key `{k}`: "))
+            .unwrap_or_default();
+        (format!("{key}{msg}"), None)
+    };
+    ConfigError {
+        file: file.to_path_buf(),
+        line,
+        col,
+        message,
+        hint,
+    }
+}
+
+fn backticked(msg: &str, prefix: &str) -> Option<String> {
+    let rest = &msg[msg.find(prefix)? + prefix.len()..];
+    Some(rest[..rest.find('`')?].to_string())
+}
+
+/// The key being assigned on the line holding `offset`, if any.
+fn key_at(src: &str, offset: usize) -> Option<String> {
+    let offset = src.floor_char_boundary(offset.min(src.len()));
+    let start = src[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = src[start..].lines().next()?;
+    let (k, _) = line.split_once('=')?;
+    let k = k.trim().trim_matches('"');
+    (!k.is_empty() && !k.starts_with('[')).then(|| k.to_string())
+}
+
+/// Whether the nearest table header above `offset` is `[[watch]]`.
+fn inside_watch_table(src: &str, offset: usize) -> bool {
+    let offset = src.floor_char_boundary(offset.min(src.len()));
+    src[..offset]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .is_some_and(|l| l.starts_with("[[watch]]"))
+}
+
+/// The known key closest to `key` by edit distance, if it is close.
+fn closest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (edit_distance(key, k), *k))
+        .filter(|(d, k)| *d <= (k.len() / 3).max(2))
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,201 @@
+use super::*;
+use proptest::prelude::*;
+
+fn parse(src: &str) -> Result<Config, ConfigErrors> {
+    parse_sources(&[(PathBuf::from("schedules/state.toml"), src.to_string())])
+}
+
+fn one_error(src: &str) -> String {
+    let errs = parse(src).expect_err("config should be rejected");
+    assert_eq!(errs.0.len(), 1, "{errs}");
+    errs.0[0].to_string()
+}
+
+#[test]
+fn full_watch_parses() {
+    let cfg = parse(
+        r##"cron = "*/30 * * * *"
+
+[[watch]]
+name = "car-support"
+url = "https://2009-2017.state.gov/r/pa/prs/ps/2013/12/218349.htm"
+select = ["#centerblock"]
+ignore = ["#related", ".share"]
+ignore_text = ['Last checked: .*']
+
+[[watch]]
+url = "https://www.state.gov/press-releases/?page=2"
+cron = "0 9 * * mon-fri"
+"##,
+    )
+    .unwrap();
+    assert_eq!(cfg.watches.len(), 2);
+    let w = &cfg.watches[0];
+    assert_eq!(w.name, "car-support");
+    assert_eq!(w.line, 3);
+    assert_eq!(w.rules.select.len(), 1);
+    assert_eq!(w.rules.ignore.len(), 2);
+    assert_eq!(w.rules.ignore_text.len(), 1);
+    assert_eq!(w.schedule.expr(), "*/30 * * * *");
+    let w2 = &cfg.watches[1];
+    assert_eq!(w2.name, "www.state.gov-press-releases-page-2");
+    assert_eq!(w2.schedule.expr(), "0 9 * * mon-fri");
+}
+
+#[test]
+fn default_schedule_is_hourly() {
+    let cfg = parse("[[watch]]\nurl = \"http://127.0.0.1:8080/a\"\n").unwrap();
+    assert_eq!(cfg.watches[0].schedule.expr(), DEFAULT_CRON);
+    assert_eq!(cfg.watches[0].name, "127.0.0.1-a");
+}
+
+#[test]
+fn unknown_key_names_line_and_suggests() {
+    let msg = one_error("[[watch]]\nurl = \"https://a.gov/\"\nignore_txt = [\"x\"]\n");
+    assert_eq!(
+        msg,
+        "schedules/state.toml:3:1: unknown key `ignore_txt` in [[watch]]\n  help: did you mean `ignore_text`?"
+    );
+    let msg = one_error("crn = \"@hourly\"\n");
+    assert_eq!(
+        msg,
+        "schedules/state.toml:1:1: unknown key `crn` at top level\n  help: did you mean `cron`?"
+    );
+}
+
+#[test]
+fn wrong_type_names_key() {
+    let msg = one_error("[[watch]]\nurl = \"https://a.gov/\"\nselect = 3\n");
+    assert!(
+        msg.starts_with("schedules/state.toml:3:10: key `select`: "),
+        "{msg}"
+    );
+    assert!(msg.contains("invalid type"), "{msg}");
+}
+
+#[test]
+fn missing_url() {
+    let msg = one_error("[[watch]]\nname = \"x\"\n");
+    assert!(
+        msg.starts_with("schedules/state.toml:1:1: missing key `url`"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn bad_values_are_reported_with_their_location() {
+    let errs = parse(
+        r#"[[watch]]
+name = "a"
+url = "not a url"
+
+[[watch]]
+name = "b"
+url = "ftp://example.org/file"
+select = ["p:::bad"]
+ignore_text = ['(unclosed']
+cron = "0 0 * * 9"
+"#,
+    )
+    .unwrap_err();
+    let lines: Vec<String> = errs
+        .0
+        .iter()
+        .map(|e| e.to_string().lines().next().unwrap().to_string())
+        .collect();
+    assert_eq!(lines.len(), 5, "{errs}");
+    assert!(
+        lines[0].starts_with("schedules/state.toml:3:7: key `url`: invalid URL `not a url`"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with(
+            "schedules/state.toml:7:7: key `url`: `ftp://example.org/file` is not an http(s) URL"
+        ),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with("schedules/state.toml:10:8: key `cron`: invalid day of week `9`"),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        lines[3]
+            .starts_with("schedules/state.toml:8:11: key `select`: invalid CSS selector `p:::bad`"),
+        "{}",
+        lines[3]
+    );
+    assert!(
+        lines[4].starts_with(
+            "schedules/state.toml:9:16: key `ignore_text`: invalid regular expression `(unclosed`"
+        ),
+        "{}",
+        lines[4]
+    );
+}
+
+#[test]
+fn duplicate_names_across_files() {
+    let errs = parse_sources(&[
+        (
+            PathBuf::from("a.toml"),
+            "[[watch]]\nname = \"x\"\nurl = \"https://a.gov/\"\n".into(),
+        ),
+        (
+            PathBuf::from("b.toml"),
+            "\n[[watch]]\nname = \"x\"\nurl = \"https://b.gov/\"\n".into(),
+        ),
+    ])
+    .unwrap_err();
+    assert_eq!(errs.0.len(), 1);
+    assert_eq!(
+        errs.0[0].to_string().lines().next().unwrap(),
+        "b.toml:3:8: duplicate watch name `x` (first defined at a.toml:1)"
+    );
+}
+
+#[test]
+fn toml_syntax_error_has_location() {
+    let msg = one_error("[[watch]]\nurl = \"https://a.gov/\n");
+    assert!(msg.starts_with("schedules/state.toml:2:"), "{msg}");
+}
+
+#[test]
+fn load_reads_directories_in_order_and_reports_missing_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("b.toml"),
+        "[[watch]]\nname = \"b\"\nurl = \"https://b.gov/\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("a.toml"),
+        "[[watch]]\nname = \"a\"\nurl = \"https://a.gov/\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not config").unwrap();
+    let cfg = load(dir.path()).unwrap();
+    let names: Vec<&str> = cfg.watches.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(names, vec!["a", "b"]);
+    let err = load(&dir.path().join("missing")).unwrap_err();
+    assert!(
+        err.to_string().contains("no such file or directory"),
+        "{err}"
+    );
+}
+
+#[test]
+fn edit_distance_and_suggestions() {
+    assert_eq!(edit_distance("kitten", "sitting"), 3);
+    assert_eq!(closest("selct", WATCH_KEYS), Some("select"));
+    assert_eq!(closest("zzzzzz", WATCH_KEYS), None);
+}
+
+proptest! {
+    #[test]
+    fn parsing_never_panics(src in "[\\[\\]a-z_=\"'\\n #.*/0-9-]{0,200}") {
+        let _ = parse(&src);
+    }
+}

@@ -1,0 +1,163 @@
+//! `Response` → `Page`: decode the body, keep the visible text as blocks,
+//! apply the watch's `select`, `ignore` and `ignore_text` rules.
+//!
+//! Pure: no I/O, no clock, no randomness. Never panics on any input.
+
+pub mod decode;
+mod html;
+pub mod text;
+
+use crate::model::{Block, BlockKind, Page, Response};
+use regex::Regex;
+use scraper::Selector;
+use sha2::{Digest, Sha256};
+
+/// Bump when extraction changes what it produces for the same input, so
+/// stored pages are re-derived from their raw bodies instead of trusted.
+pub const EXTRACTOR_VERSION: u32 = 1;
+
+/// A watch's compiled extraction rules.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    /// Identifies these rules and the extractor version: a stored page
+    /// extracted under another fingerprint is re-derived before comparing.
+    pub fingerprint: String,
+    /// Keep only these parts of the page (empty: the whole page).
+    pub select: Vec<Selector>,
+    /// Drop these parts before comparing.
+    pub ignore: Vec<Selector>,
+    /// Remove text matching these from every block and the title.
+    pub ignore_text: Vec<Regex>,
+}
+
+impl Rules {
+    /// Compile rules from their source strings. Errors name the rule.
+    pub fn compile(
+        select: &[String],
+        ignore: &[String],
+        ignore_text: &[String],
+    ) -> Result<Rules, String> {
+        let sel =
+            |s: &String| Selector::parse(s).map_err(|e| format!("invalid CSS selector `{s}`: {e}"));
+        Ok(Rules {
+            fingerprint: fingerprint(select, ignore, ignore_text),
+            select: select.iter().map(sel).collect::<Result<_, _>>()?,
+            ignore: ignore.iter().map(sel).collect::<Result<_, _>>()?,
+            ignore_text: ignore_text
+                .iter()
+                .map(|r| {
+                    Regex::new(r).map_err(|e| format!("invalid regular expression `{r}`: {e}"))
+                })
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// A short stable hash of the rule sources and the extractor version.
+pub fn fingerprint(select: &[String], ignore: &[String], ignore_text: &[String]) -> String {
+    let src = serde_json::json!([EXTRACTOR_VERSION, select, ignore, ignore_text]).to_string();
+    sha256_hex(src.as_bytes())[..16].to_string()
+}
+
+/// How a body is interpreted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyKind {
+    Html,
+    PlainText,
+    Opaque,
+}
+
+fn body_kind(mime: &str, body: &[u8]) -> BodyKind {
+    let head = &body[..body.len().min(1024)];
+    // Binary content is binary whatever its label says.
+    if head.contains(&0) || head.starts_with(b"%PDF-") || head.starts_with(b"\x89PNG") {
+        return BodyKind::Opaque;
+    }
+    match mime {
+        "text/html" | "application/xhtml+xml" => BodyKind::Html,
+        "text/plain" => BodyKind::PlainText,
+        "" => {
+            let start = String::from_utf8_lossy(head)
+                .trim_start()
+                .to_ascii_lowercase();
+            if start.starts_with("<!doctype html") || start.starts_with("<html") {
+                BodyKind::Html
+            } else {
+                BodyKind::Opaque
+            }
+        }
+        _ => BodyKind::Opaque,
+    }
+}
+
+/// Lower-case hex SHA-256 of some bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in digest {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Interpret a response: the page redline compares.
+pub fn extract(resp: &Response, rules: &Rules) -> Page {
+    let mime = resp.mime();
+    let kind = body_kind(&mime, &resp.body);
+    let mut page = Page {
+        mime: if mime.is_empty() && kind == BodyKind::Html {
+            "text/html".into()
+        } else {
+            mime.clone()
+        },
+        body_size: resp.body.len() as u64,
+        ..Page::default()
+    };
+    match kind {
+        BodyKind::Html => {
+            let (src, _) = decode::decode(&resp.body, resp.header("content-type"), true);
+            let (title, blocks) = html::extract_html(&src, rules);
+            page.title = title;
+            page.blocks = blocks;
+        }
+        BodyKind::PlainText => {
+            let (src, _) = decode::decode(&resp.body, resp.header("content-type"), false);
+            page.blocks = src
+                .lines()
+                .map(text::normalize)
+                .filter(|l| !l.is_empty())
+                .map(|l| Block::new(BlockKind::Paragraph, l))
+                .collect();
+        }
+        BodyKind::Opaque => {
+            page.body_sha256 = Some(sha256_hex(&resp.body));
+        }
+    }
+    apply_ignore_text(&mut page, &rules.ignore_text);
+    page
+}
+
+/// Remove text matching any of `patterns` from the title and every block;
+/// blocks left empty disappear.
+fn apply_ignore_text(page: &mut Page, patterns: &[Regex]) {
+    if patterns.is_empty() {
+        return;
+    }
+    let scrub = |s: &str| -> String {
+        let mut out = s.to_string();
+        for re in patterns {
+            if re.is_match(&out) {
+                out = re.replace_all(&out, "").into_owned();
+            }
+        }
+        text::normalize(&out)
+    };
+    page.title = page.title.as_deref().map(scrub).filter(|t| !t.is_empty());
+    for b in &mut page.blocks {
+        b.text = scrub(&b.text);
+    }
+    page.blocks.retain(|b| !b.text.is_empty());
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,15 @@
+//! redline: watch web pages, keep every version in a SQLite archive, and
+//! report what changed.
+//!
+//! The pipeline is `config → fetch → extract → compare → store → report`;
+//! `extract` and `compare` are pure, everything with side effects lives at
+//! the edges.
+
+pub mod check;
+pub mod compare;
+pub mod config;
+pub mod extract;
+pub mod fetch;
+pub mod model;
+pub mod schedule;
+pub mod store;

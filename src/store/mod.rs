@@ -1,0 +1,615 @@
+//! The SQLite archive: raw evidence as content-addressed zstd blobs, a row
+//! per check, versions with their extracted pages, and typed change reports.
+//!
+//! One `Store` owns one connection; every check is recorded in a single
+//! transaction, so a version, its report and its changes land together or
+//! not at all.
+
+mod schema;
+
+use crate::extract::sha256_hex;
+use crate::model::{Change, Hop, Page, Response};
+use anyhow::{Context, Result, anyhow, bail};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use std::path::{Path, PathBuf};
+
+/// The result of a check, as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    FirstCapture,
+    Unchanged,
+    Changed,
+    Error,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::FirstCapture => "first_capture",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Changed => "changed",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// A version as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    pub id: i64,
+    pub number: i64,
+    pub created_at: String,
+    pub status: u16,
+    pub gone: bool,
+    pub requested_url: String,
+    pub final_url: String,
+    /// Fingerprint of the rules the stored page was extracted with.
+    pub rules: String,
+    pub response_id: i64,
+    /// Summary of the report that created this version, if any.
+    pub summary: Option<String>,
+}
+
+/// What the next check is compared with.
+#[derive(Debug, Clone, Default)]
+pub struct Prior {
+    /// The newest version.
+    pub latest: Option<Version>,
+    /// The newest version that is not gone: the comparison base.
+    pub base: Option<Version>,
+}
+
+/// A new version to store with a check.
+#[derive(Debug, Clone)]
+pub enum NewVersion<'a> {
+    Page(&'a Page),
+    Gone,
+}
+
+/// Everything one check recorded, written in one transaction.
+#[derive(Debug, Clone)]
+pub struct CheckRecord<'a> {
+    pub watch: &'a str,
+    pub url: &'a str,
+    pub checked_at: &'a str,
+    pub duration_ms: u64,
+    pub outcome: Outcome,
+    pub response: Option<&'a Response>,
+    pub new_version: Option<NewVersion<'a>>,
+    /// Fingerprint of the rules the new version's page was extracted with.
+    pub rules: &'a str,
+    pub base_version_id: Option<i64>,
+    pub changes: &'a [Change],
+    pub summary: &'a str,
+    pub error: Option<&'a str>,
+}
+
+/// What recording a check produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    pub check_id: i64,
+    /// The current version number after the check.
+    pub version: Option<i64>,
+    /// The version before it, when this check made a new one.
+    pub previous_version: Option<i64>,
+}
+
+/// A watch as the archive knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchSummary {
+    pub name: String,
+    pub url: String,
+    pub versions: i64,
+    pub checks: i64,
+    pub last_checked: Option<String>,
+    pub last_outcome: Option<String>,
+}
+
+/// One row of a watch's check history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckRow {
+    pub checked_at: String,
+    pub outcome: String,
+    pub http_status: Option<u16>,
+    pub version: Option<i64>,
+    pub error: Option<String>,
+}
+
+/// The raw evidence of a version.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub response: Response,
+    pub fetched_at: String,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// Where the archive lives when `--db` and `REDLINE_DB` are not given.
+pub fn default_path() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("redline")
+        .join("archive.db")
+}
+
+const VERSION_COLS: &str = "v.id, v.number, v.created_at, v.status, v.gone, r.requested_url, r.final_url, v.rules, v.response_id,
+     (SELECT summary FROM reports WHERE reports.version_id = v.id ORDER BY id DESC LIMIT 1)";
+
+fn version_row(row: &rusqlite::Row) -> rusqlite::Result<Version> {
+    Ok(Version {
+        id: row.get(0)?,
+        number: row.get(1)?,
+        created_at: row.get(2)?,
+        status: row.get(3)?,
+        gone: row.get(4)?,
+        requested_url: row.get(5)?,
+        final_url: row.get(6)?,
+        rules: row.get(7)?,
+        response_id: row.get(8)?,
+        summary: row.get(9)?,
+    })
+}
+
+impl Store {
+    /// Open (creating if needed) the archive at `path`, applying pending
+    /// migrations. A new file is readable by its owner only.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create directory {}", dir.display()))?;
+        }
+        if !path.exists() {
+            create_private(path)
+                .with_context(|| format!("cannot create archive {}", path.display()))?;
+        }
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open archive {}", path.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .with_context(|| {
+                format!(
+                    "{} is not a redline archive (or is not writable)",
+                    path.display()
+                )
+            })?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let current: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let current = usize::try_from(current).unwrap_or(usize::MAX);
+        if current > schema::MIGRATIONS.len() {
+            bail!(
+                "{} was written by a newer redline (schema {current}, this one knows {})",
+                self.path.display(),
+                schema::MIGRATIONS.len()
+            );
+        }
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(current) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)
+                .with_context(|| format!("migration {}", i + 1))?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    fn watch_id(&self, name: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row("SELECT id FROM watches WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// The newest version and the comparison base of a watch.
+    pub fn prior(&self, name: &str) -> Result<Prior> {
+        let Some(wid) = self.watch_id(name)? else {
+            return Ok(Prior::default());
+        };
+        let q = |extra: &str| {
+            format!(
+                "SELECT {VERSION_COLS} FROM versions v JOIN responses r ON r.id = v.response_id
+                 WHERE v.watch_id = ?1 {extra} ORDER BY v.number DESC LIMIT 1"
+            )
+        };
+        let latest = self.conn.query_row(&q(""), [wid], version_row).optional()?;
+        let base = match &latest {
+            Some(v) if !v.gone => Some(v.clone()),
+            _ => self
+                .conn
+                .query_row(&q("AND v.gone = 0"), [wid], version_row)
+                .optional()?,
+        };
+        Ok(Prior { latest, base })
+    }
+
+    /// Every version of a watch, oldest first.
+    pub fn versions(&self, name: &str) -> Result<Vec<Version>> {
+        let Some(wid) = self.watch_id(name)? else {
+            return Ok(Vec::new());
+        };
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {VERSION_COLS} FROM versions v JOIN responses r ON r.id = v.response_id
+             WHERE v.watch_id = ?1 ORDER BY v.number"
+        ))?;
+        let rows = stmt
+            .query_map([wid], version_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// One version by number.
+    pub fn version(&self, name: &str, number: i64) -> Result<Option<Version>> {
+        let Some(wid) = self.watch_id(name)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {VERSION_COLS} FROM versions v JOIN responses r ON r.id = v.response_id
+                     WHERE v.watch_id = ?1 AND v.number = ?2"
+                ),
+                params![wid, number],
+                version_row,
+            )
+            .optional()?)
+    }
+
+    /// The page stored with a version (None for a gone version).
+    pub fn page(&self, version: &Version) -> Result<Option<Page>> {
+        let hash: Option<String> = self.conn.query_row(
+            "SELECT page_hash FROM versions WHERE id = ?1",
+            [version.id],
+            |r| r.get(0),
+        )?;
+        let Some(hash) = hash else {
+            return Ok(None);
+        };
+        let bytes = self.blob(&hash)?;
+        let page = serde_json::from_slice(&bytes).with_context(|| {
+            format!("stored page of version {} is not readable", version.number)
+        })?;
+        Ok(Some(page))
+    }
+
+    /// The raw response (headers and body as received) behind a version.
+    pub fn raw_response(&self, response_id: i64) -> Result<RawResponse> {
+        let (fetched_at, requested_url, final_url, redirects, status, headers_hash, body_hash, elapsed_ms): (
+            String,
+            String,
+            String,
+            String,
+            u16,
+            String,
+            String,
+            i64,
+        ) = self.conn.query_row(
+            "SELECT fetched_at, requested_url, final_url, redirects, status, headers_hash, body_hash, elapsed_ms
+             FROM responses WHERE id = ?1",
+            [response_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
+        )?;
+        let headers = parse_headers(&self.blob(&headers_hash)?);
+        let body = self.blob(&body_hash)?;
+        let redirects: Vec<Hop> = serde_json::from_str(&redirects).unwrap_or_default();
+        Ok(RawResponse {
+            response: Response {
+                requested_url,
+                final_url,
+                redirects,
+                status,
+                headers,
+                body,
+                elapsed_ms: elapsed_ms.max(0) as u64,
+            },
+            fetched_at,
+        })
+    }
+
+    /// The changes recorded when `version` was created.
+    pub fn report_changes(&self, version: &Version) -> Result<Vec<Change>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT c.data FROM changes c JOIN reports r ON r.id = c.report_id
+             WHERE r.version_id = ?1 ORDER BY c.report_id, c.seq",
+        )?;
+        let rows = stmt.query_map([version.id], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for data in rows {
+            out.push(serde_json::from_str(&data?)?);
+        }
+        Ok(out)
+    }
+
+    /// Every check of a watch, oldest first.
+    pub fn checks(&self, name: &str) -> Result<Vec<CheckRow>> {
+        let Some(wid) = self.watch_id(name)? else {
+            return Ok(Vec::new());
+        };
+        let mut stmt = self.conn.prepare(
+            "SELECT c.checked_at, c.outcome, c.http_status, v.number, c.error
+             FROM checks c LEFT JOIN versions v ON v.id = c.version_id
+             WHERE c.watch_id = ?1 ORDER BY c.id",
+        )?;
+        let rows = stmt
+            .query_map([wid], |r| {
+                Ok(CheckRow {
+                    checked_at: r.get(0)?,
+                    outcome: r.get(1)?,
+                    http_status: r.get(2)?,
+                    version: r.get(3)?,
+                    error: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Every watch in the archive with its counts and last check.
+    pub fn watch_summaries(&self) -> Result<Vec<WatchSummary>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT w.name, w.url,
+                (SELECT count(*) FROM versions v WHERE v.watch_id = w.id),
+                (SELECT count(*) FROM checks c WHERE c.watch_id = w.id),
+                (SELECT checked_at FROM checks c WHERE c.watch_id = w.id ORDER BY c.id DESC LIMIT 1),
+                (SELECT outcome FROM checks c WHERE c.watch_id = w.id ORDER BY c.id DESC LIMIT 1)
+             FROM watches w ORDER BY w.name",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(WatchSummary {
+                    name: r.get(0)?,
+                    url: r.get(1)?,
+                    versions: r.get(2)?,
+                    checks: r.get(3)?,
+                    last_checked: r.get(4)?,
+                    last_outcome: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn blob(&self, hash: &str) -> Result<Vec<u8>> {
+        let (size, codec, data): (i64, String, Vec<u8>) = self
+            .conn
+            .query_row(
+                "SELECT size, codec, data FROM blobs WHERE hash = ?1",
+                [hash],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?
+            .ok_or_else(|| anyhow!("blob {hash} is missing from the archive"))?;
+        match codec.as_str() {
+            "zstd" => zstd::bulk::decompress(&data, usize::try_from(size).unwrap_or(0))
+                .with_context(|| format!("blob {hash} does not decompress")),
+            other => bail!("blob {hash} has unknown codec {other}"),
+        }
+    }
+
+    /// Record one check and everything it produced, atomically.
+    pub fn record(&mut self, rec: &CheckRecord) -> Result<Recorded> {
+        let tx = self.conn.transaction()?;
+        let out = record_in(&tx, rec)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+#[cfg(unix)]
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+}
+
+#[cfg(not(unix))]
+fn create_private(path: &Path) -> std::io::Result<()> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map(drop)
+}
+
+/// Headers as stored: one `name: value` per line.
+fn format_headers(headers: &[(String, String)]) -> Vec<u8> {
+    let mut s = String::new();
+    for (k, v) in headers {
+        s.push_str(k);
+        s.push_str(": ");
+        s.push_str(v);
+        s.push_str("\r\n");
+    }
+    s.into_bytes()
+}
+
+fn parse_headers(bytes: &[u8]) -> Vec<(String, String)> {
+    String::from_utf8_lossy(bytes)
+        .split("\r\n")
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Store `bytes` once under their hash and count one more reference.
+fn put_blob(tx: &Transaction, bytes: &[u8]) -> Result<String> {
+    let hash = sha256_hex(bytes);
+    let exists: bool = tx
+        .query_row("SELECT 1 FROM blobs WHERE hash = ?1", [&hash], |_| Ok(true))
+        .optional()?
+        .unwrap_or(false);
+    if exists {
+        tx.execute("UPDATE blobs SET refs = refs + 1 WHERE hash = ?1", [&hash])?;
+    } else {
+        let data = zstd::bulk::compress(bytes, 3)?;
+        tx.execute(
+            "INSERT INTO blobs (hash, size, codec, data, refs) VALUES (?1, ?2, 'zstd', ?3, 1)",
+            params![hash, bytes.len() as i64, data],
+        )?;
+    }
+    Ok(hash)
+}
+
+fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
+    let wid: i64 = match tx
+        .query_row("SELECT id FROM watches WHERE name = ?1", [rec.watch], |r| {
+            r.get(0)
+        })
+        .optional()?
+    {
+        Some(id) => {
+            tx.execute(
+                "UPDATE watches SET url = ?1 WHERE id = ?2",
+                params![rec.url, id],
+            )?;
+            id
+        }
+        None => {
+            tx.execute(
+                "INSERT INTO watches (name, url, created_at) VALUES (?1, ?2, ?3)",
+                params![rec.watch, rec.url, rec.checked_at],
+            )?;
+            tx.last_insert_rowid()
+        }
+    };
+
+    // The raw response, unless its body is the same as the last one kept.
+    let response_id = match rec.response {
+        Some(resp) => {
+            let body_hash = sha256_hex(&resp.body);
+            let last: Option<(i64, String, u16, String)> = tx
+                .query_row(
+                    "SELECT id, body_hash, status, final_url FROM responses WHERE watch_id = ?1 ORDER BY id DESC LIMIT 1",
+                    [wid],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()?;
+            match last {
+                Some((id, h, status, final_url))
+                    if h == body_hash && status == resp.status && final_url == resp.final_url =>
+                {
+                    Some(id)
+                }
+                _ => {
+                    let headers_hash = put_blob(tx, &format_headers(&resp.headers))?;
+                    let body_hash = put_blob(tx, &resp.body)?;
+                    tx.execute(
+                        "INSERT INTO responses (watch_id, fetched_at, requested_url, final_url, redirects, status,
+                                                headers_hash, body_hash, elapsed_ms)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                        params![
+                            wid,
+                            rec.checked_at,
+                            resp.requested_url,
+                            resp.final_url,
+                            serde_json::to_string(&resp.redirects)?,
+                            resp.status,
+                            headers_hash,
+                            body_hash,
+                            resp.elapsed_ms as i64
+                        ],
+                    )?;
+                    Some(tx.last_insert_rowid())
+                }
+            }
+        }
+        None => None,
+    };
+
+    let latest: Option<(i64, i64)> = tx
+        .query_row(
+            "SELECT id, number FROM versions WHERE watch_id = ?1 ORDER BY number DESC LIMIT 1",
+            [wid],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+
+    let (version_id, version, previous_version) = match (&rec.new_version, response_id) {
+        (Some(nv), Some(rid)) => {
+            let number = latest.map_or(1, |(_, n)| n + 1);
+            let (gone, page_hash) = match nv {
+                NewVersion::Page(page) => (false, Some(put_blob(tx, &serde_json::to_vec(page)?)?)),
+                NewVersion::Gone => (true, None),
+            };
+            let status = rec.response.map_or(0, |r| r.status);
+            tx.execute(
+                "INSERT INTO versions (watch_id, number, created_at, response_id, status, gone, page_hash, rules)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![wid, number, rec.checked_at, rid, status, gone, page_hash, rec.rules],
+            )?;
+            (
+                Some(tx.last_insert_rowid()),
+                Some(number),
+                latest.map(|(_, n)| n),
+            )
+        }
+        (Some(_), None) => bail!("a new version needs a response"),
+        (None, _) => (latest.map(|(id, _)| id), latest.map(|(_, n)| n), None),
+    };
+
+    tx.execute(
+        "INSERT INTO checks (watch_id, checked_at, url, outcome, http_status, response_id, version_id, error, duration_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            wid,
+            rec.checked_at,
+            rec.url,
+            rec.outcome.as_str(),
+            rec.response.map(|r| r.status),
+            response_id,
+            version_id,
+            rec.error,
+            rec.duration_ms as i64
+        ],
+    )?;
+    let check_id = tx.last_insert_rowid();
+
+    if !rec.changes.is_empty()
+        && let Some(vid) = version_id
+    {
+        tx.execute(
+            "INSERT INTO reports (watch_id, check_id, version_id, base_version_id, created_at, summary)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![wid, check_id, vid, rec.base_version_id, rec.checked_at, rec.summary],
+        )?;
+        let report_id = tx.last_insert_rowid();
+        for (seq, c) in rec.changes.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO changes (report_id, seq, type, data) VALUES (?1, ?2, ?3, ?4)",
+                params![report_id, seq as i64, c.kind(), serde_json::to_string(c)?],
+            )?;
+        }
+    }
+    Ok(Recorded {
+        check_id,
+        version,
+        previous_version,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,87 @@
+//! Numbered schema migrations. The archive's `user_version` is the number
+//! of migrations applied; each runs once, in its own transaction.
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the first archive layout.
+    r#"
+    CREATE TABLE blobs (
+        hash  TEXT PRIMARY KEY,         -- SHA-256 (hex) of the raw content
+        size  INTEGER NOT NULL,         -- raw size in bytes
+        codec TEXT NOT NULL,            -- how `data` is encoded: 'zstd'
+        data  BLOB NOT NULL,
+        refs  INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+
+    CREATE TABLE watches (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL UNIQUE,
+        url        TEXT NOT NULL,       -- the URL last checked
+        created_at TEXT NOT NULL
+    );
+
+    -- Every distinct response: raw headers and body as blobs.
+    CREATE TABLE responses (
+        id            INTEGER PRIMARY KEY,
+        watch_id      INTEGER NOT NULL REFERENCES watches(id),
+        fetched_at    TEXT NOT NULL,
+        requested_url TEXT NOT NULL,
+        final_url     TEXT NOT NULL,
+        redirects     TEXT NOT NULL,    -- JSON [{"url":..,"status":..}]
+        status        INTEGER NOT NULL,
+        headers_hash  TEXT NOT NULL REFERENCES blobs(hash),
+        body_hash     TEXT NOT NULL REFERENCES blobs(hash),
+        elapsed_ms    INTEGER NOT NULL
+    );
+    CREATE INDEX responses_watch ON responses(watch_id, id);
+
+    -- A version: a state of the page that differs from the one before.
+    CREATE TABLE versions (
+        id          INTEGER PRIMARY KEY,
+        watch_id    INTEGER NOT NULL REFERENCES watches(id),
+        number      INTEGER NOT NULL,
+        created_at  TEXT NOT NULL,
+        response_id INTEGER NOT NULL REFERENCES responses(id),
+        status      INTEGER NOT NULL,
+        gone        INTEGER NOT NULL,   -- 1: the page answered 404/410
+        page_hash   TEXT REFERENCES blobs(hash),  -- extracted Page (JSON); NULL when gone
+        rules       TEXT NOT NULL,      -- fingerprint of the rules that extracted it
+        UNIQUE (watch_id, number)
+    );
+
+    -- A row for every check, unchanged ones included.
+    CREATE TABLE checks (
+        id          INTEGER PRIMARY KEY,
+        watch_id    INTEGER NOT NULL REFERENCES watches(id),
+        checked_at  TEXT NOT NULL,
+        url         TEXT NOT NULL,
+        outcome     TEXT NOT NULL CHECK (outcome IN ('first_capture','unchanged','changed','error')),
+        http_status INTEGER,
+        response_id INTEGER REFERENCES responses(id),
+        version_id  INTEGER REFERENCES versions(id),  -- current version after the check
+        error       TEXT,
+        duration_ms INTEGER NOT NULL
+    );
+    CREATE INDEX checks_watch ON checks(watch_id, id);
+
+    -- What changed at a version, against the version it was compared with.
+    CREATE TABLE reports (
+        id              INTEGER PRIMARY KEY,
+        watch_id        INTEGER NOT NULL REFERENCES watches(id),
+        check_id        INTEGER NOT NULL UNIQUE REFERENCES checks(id),
+        version_id      INTEGER NOT NULL REFERENCES versions(id),
+        base_version_id INTEGER REFERENCES versions(id),
+        created_at      TEXT NOT NULL,
+        summary         TEXT NOT NULL
+    );
+    CREATE INDEX reports_watch ON reports(watch_id, id);
+
+    CREATE TABLE changes (
+        report_id INTEGER NOT NULL REFERENCES reports(id),
+        seq       INTEGER NOT NULL,
+        type      TEXT NOT NULL,
+        data      TEXT NOT NULL,        -- the change's JSON form
+        PRIMARY KEY (report_id, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX changes_type ON changes(type);
+    "#,
+];

@@ -1,0 +1,150 @@
+use super::*;
+
+fn resp(body: &[u8]) -> Response {
+    Response {
+        requested_url: "http://x/".into(),
+        final_url: "http://x/".into(),
+        redirects: vec![Hop {
+            url: "http://x/old".into(),
+            status: 301,
+        }],
+        status: 200,
+        headers: vec![
+            ("content-type".into(), "text/html".into()),
+            ("etag".into(), "\"1\"".into()),
+        ],
+        body: body.to_vec(),
+        elapsed_ms: 5,
+    }
+}
+
+fn record(store: &mut Store, r: &Response, page: Option<&Page>) -> Recorded {
+    store
+        .record(&CheckRecord {
+            watch: "w",
+            url: "http://x/",
+            checked_at: "2026-11-29T10:00:00.000Z",
+            duration_ms: 5,
+            outcome: if page.is_some() {
+                Outcome::Changed
+            } else {
+                Outcome::Unchanged
+            },
+            response: Some(r),
+            new_version: page.map(NewVersion::Page),
+            rules: "r",
+            base_version_id: None,
+            changes: &[],
+            summary: "",
+            error: None,
+        })
+        .unwrap()
+}
+
+#[test]
+fn raw_evidence_round_trips_and_blobs_are_shared() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub").join("a.db");
+    let mut store = Store::open(&path).unwrap();
+    let body = b"<p>hello</p>\xff raw bytes";
+    let page = Page {
+        title: Some("t".into()),
+        ..Page::default()
+    };
+    let rec = record(&mut store, &resp(body), Some(&page));
+    assert_eq!(rec.version, Some(1));
+    // Same body again: no new response row, no new blob.
+    let rec2 = record(&mut store, &resp(body), None);
+    assert_eq!((rec2.version, rec2.previous_version), (Some(1), None));
+    let count = |sql: &str| -> i64 { store.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM responses"), 1);
+    assert_eq!(count("SELECT count(*) FROM checks"), 2);
+    // headers, body and page
+    assert_eq!(count("SELECT count(*) FROM blobs"), 3);
+
+    let v = store.version("w", 1).unwrap().unwrap();
+    let raw = store.raw_response(v.response_id).unwrap();
+    assert_eq!(raw.response.body, body);
+    assert_eq!(raw.response.header("etag"), Some("\"1\""));
+    assert_eq!(raw.response.redirects, resp(body).redirects);
+    assert_eq!(store.page(&v).unwrap(), Some(page.clone()));
+
+    // A second version sharing the page blob counts a second reference.
+    record(&mut store, &resp(b"other body"), Some(&page));
+    let page_hash = sha256_hex(&serde_json::to_vec(&page).unwrap());
+    let refs: i64 = store
+        .conn
+        .query_row(
+            "SELECT refs FROM blobs WHERE hash = ?1",
+            [&page_hash],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(refs, 2);
+}
+
+#[test]
+fn reopening_keeps_data_and_uses_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    {
+        let mut store = Store::open(&path).unwrap();
+        record(&mut store, &resp(b"x"), Some(&Page::default()));
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.versions("w").unwrap().len(), 1);
+    let mode: String = store
+        .conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let v: i64 = store
+        .conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v as usize, schema::MIGRATIONS.len());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    drop(Store::open(&path).unwrap());
+    let conn = Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let err = Store::open(&path).err().unwrap().to_string();
+    assert!(err.contains("newer redline"), "{err}");
+}
+
+#[test]
+fn a_failed_transaction_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    let err = store.record(&CheckRecord {
+        watch: "w",
+        url: "http://x/",
+        checked_at: "t",
+        duration_ms: 0,
+        outcome: Outcome::Changed,
+        response: None,
+        new_version: Some(NewVersion::Gone),
+        rules: "",
+        base_version_id: None,
+        changes: &[],
+        summary: "",
+        error: None,
+    });
+    assert!(err.is_err());
+    let n: i64 = store
+        .conn
+        .query_row("SELECT count(*) FROM watches", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0);
+}
