@@ -150,6 +150,38 @@ pub fn page_under_rules(store: &Store, version: &Version, rules: &Rules) -> Resu
     Ok(Some(extract(&raw.response, rules)))
 }
 
+/// The changes between two stored versions, with pages seen through
+/// `rules` when given (else as stored).
+pub fn diff_versions(
+    store: &Store,
+    from: &Version,
+    to: &Version,
+    rules: Option<&Rules>,
+) -> Result<Vec<Change>> {
+    let load = |v: &Version| -> Result<Option<Page>> {
+        match rules {
+            Some(r) => page_under_rules(store, v, r),
+            None => store.page(v),
+        }
+    };
+    let mut changes = Vec::new();
+    match (from.gone, to.gone) {
+        (false, true) => changes.push(Change::PageGone { status: to.status }),
+        (true, false) => changes.push(Change::PageBack { status: to.status }),
+        _ => {}
+    }
+    if from.requested_url == to.requested_url && from.final_url != to.final_url && !to.gone {
+        changes.push(Change::Redirected {
+            from: from.final_url.clone(),
+            to: to.final_url.clone(),
+        });
+    }
+    if let (Some(a), Some(b)) = (load(from)?, load(to)?) {
+        changes.extend(compare(&a, &b));
+    }
+    Ok(changes)
+}
+
 /// Now, as stored and printed.
 pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)

@@ -6,10 +6,14 @@
 //! the edges.
 
 pub mod check;
+pub mod cli;
+pub mod commands;
 pub mod compare;
 pub mod config;
 pub mod extract;
 pub mod fetch;
 pub mod model;
+pub mod report;
 pub mod schedule;
+pub mod serve;
 pub mod store;

@@ -1,0 +1,81 @@
+//! `redline check`: one pass over the watches, now.
+
+use super::{Context, Failure, Outcome, runtime};
+use crate::check::{CheckResult, run_checks};
+use crate::config::Watch;
+use crate::fetch::{FetchOptions, Fetcher};
+use crate::report::{json_line, terminal};
+use std::io::Write;
+
+pub fn run(ctx: &Context, names: &[String], json: bool, concurrency: usize) -> Outcome {
+    let config = ctx.load_config()?;
+    let watches: Vec<Watch> = if names.is_empty() {
+        config.watches.clone()
+    } else {
+        let mut picked = Vec::new();
+        for n in names {
+            match config.watch(n) {
+                Some(w) => picked.push(w.clone()),
+                None => {
+                    let known: Vec<&str> = config.watches.iter().map(|w| w.name.as_str()).collect();
+                    return Err(Failure::Usage(format!(
+                        "no watch named `{n}` in {} (configured: {})",
+                        ctx.config_path.display(),
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    )));
+                }
+            }
+        }
+        picked
+    };
+    if watches.is_empty() {
+        return Err(Failure::Usage(format!(
+            "no watches configured in {}",
+            ctx.config_path.display()
+        )));
+    }
+    let mut store = ctx.open_store()?;
+    let fetcher = Fetcher::new(FetchOptions::default())?;
+    let rt = runtime()?;
+    let style = ctx.style;
+    let stdout = std::io::stdout();
+    let results = rt.block_on(run_checks(
+        &mut store,
+        &fetcher,
+        &watches,
+        concurrency,
+        |r| {
+            let mut out = stdout.lock();
+            let text = if json {
+                format!("{}\n", json_line(r))
+            } else {
+                terminal::render_result(r, style)
+            };
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+        },
+    ));
+    if !json {
+        println!("{}", tally(&results));
+    }
+    Ok(())
+}
+
+/// "checked 3 watches: 1 changed, 1 unchanged, 1 first capture, 0 errors"
+pub fn tally(results: &[CheckResult]) -> String {
+    let count = |o: &str| results.iter().filter(|r| r.outcome == o).count();
+    format!(
+        "checked {} watch{}: {} changed, {} unchanged, {} first capture, {} error{}",
+        results.len(),
+        if results.len() == 1 { "" } else { "es" },
+        count("changed"),
+        count("unchanged"),
+        count("first_capture"),
+        count("error"),
+        if count("error") == 1 { "" } else { "s" }
+    )
+}

@@ -1,0 +1,113 @@
+//! What each command does. `run` maps results to exit statuses: 0 when the
+//! work ran, 2 for usage and config errors, 1 for anything else.
+
+mod check;
+mod demo;
+mod history;
+
+use crate::cli::{Cli, ColorChoice, Command};
+use crate::config::{self, Config};
+use crate::report::terminal::Style;
+use crate::store::{self, Store};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// A command's failure, with the exit status it maps to.
+#[derive(Debug)]
+pub enum Failure {
+    /// Usage or configuration: exit 2.
+    Usage(String),
+    /// Anything else: exit 1.
+    Other(String),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Other(format!("{e:#}"))
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure::Other(e.to_string())
+    }
+}
+
+pub type Outcome = Result<(), Failure>;
+
+/// Global options every command can use.
+pub struct Context {
+    pub config_path: PathBuf,
+    pub db_path: PathBuf,
+    pub style: Style,
+}
+
+impl Context {
+    pub fn load_config(&self) -> Result<Config, Failure> {
+        config::load(&self.config_path).map_err(|e| Failure::Usage(e.to_string()))
+    }
+
+    pub fn open_store(&self) -> Result<Store, Failure> {
+        Store::open(&self.db_path).map_err(Failure::from)
+    }
+}
+
+fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    let ctx = Context {
+        config_path: cli.config.clone().unwrap_or_else(config::default_path),
+        db_path: cli.db.clone().unwrap_or_else(store::default_path),
+        style: Style {
+            color: use_color(cli.color),
+        },
+    };
+    let result = match cli.command {
+        Command::Check {
+            names,
+            json,
+            concurrency,
+        } => check::run(&ctx, &names, json, concurrency),
+        Command::Log { name } => history::log(&ctx, &name),
+        Command::Diff {
+            name,
+            from,
+            to,
+            json,
+        } => history::diff(&ctx, &name, from, to, json),
+        Command::Show { name, version, raw } => history::show(&ctx, &name, version, raw),
+        Command::Watches => history::watches(&ctx),
+        Command::Demo => demo::run(&ctx),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Other(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// A multi-threaded runtime for the commands that fetch.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(Failure::from)
+}

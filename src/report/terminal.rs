@@ -1,0 +1,297 @@
+//! Human-readable reports: a header and summary per changed watch, then
+//! each change, with edited blocks shown as a word-level inline diff.
+
+use crate::check::CheckResult;
+use crate::model::{Change, summarize};
+use similar::{Algorithm, ChangeTag, TextDiff};
+use std::time::{Duration, Instant};
+
+/// How output is decorated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    pub color: bool,
+}
+
+const RED: &str = "\x1b[31m";
+const GREEN: &str = "\x1b[32m";
+const DEL: &str = "\x1b[31;9m";
+const INS: &str = "\x1b[32;1m";
+const BOLD: &str = "\x1b[1m";
+const DIM: &str = "\x1b[2m";
+const RESET: &str = "\x1b[0m";
+
+/// Unchanged runs longer than this many words are trimmed in edits.
+const CONTEXT_WORDS: usize = 6;
+/// Added or removed blocks longer than this are cut in terminal output
+/// (the archive and JSON keep them whole).
+const MAX_BLOCK_CHARS: usize = 400;
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("{code}{s}{RESET}")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+fn cut(s: &str) -> String {
+    if s.chars().count() <= MAX_BLOCK_CHARS {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(MAX_BLOCK_CHARS).collect();
+    out.push('…');
+    out
+}
+
+/// An inline word diff of two texts: removed words `[-like this-]` and added
+/// words `{+like this+}` (or in colour), long unchanged runs trimmed.
+pub fn word_diff(before: &str, after: &str, style: Style) -> String {
+    let diff = TextDiff::configure()
+        .algorithm(Algorithm::Patience)
+        .deadline(Instant::now() + Duration::from_millis(50))
+        .diff_words(before, after);
+    // Group consecutive tokens by tag.
+    let mut runs: Vec<(ChangeTag, String)> = Vec::new();
+    for ch in diff.iter_all_changes() {
+        let tag = ch.tag();
+        let v = ch.value();
+        match runs.last_mut() {
+            Some((t, s)) if *t == tag => s.push_str(v),
+            _ => runs.push((tag, v.to_string())),
+        }
+    }
+    let n = runs.len();
+    let mut out = String::new();
+    for (i, (tag, text)) in runs.iter().enumerate() {
+        match tag {
+            ChangeTag::Equal => out.push_str(&trim_context(text, i == 0, i + 1 == n)),
+            ChangeTag::Delete => {
+                let t = text.trim();
+                if t.is_empty() {
+                    continue;
+                }
+                if style.color {
+                    out.push_str(&style.paint(DEL, t));
+                } else {
+                    out.push_str(&format!("[-{t}-]"));
+                }
+                if text.ends_with(' ') {
+                    out.push(' ');
+                }
+            }
+            ChangeTag::Insert => {
+                let t = text.trim();
+                if t.is_empty() {
+                    continue;
+                }
+                if style.color {
+                    out.push_str(&style.paint(INS, t));
+                } else {
+                    out.push_str(&format!("{{+{t}+}}"));
+                }
+                if text.ends_with(' ') {
+                    out.push(' ');
+                }
+            }
+        }
+    }
+    out.trim().to_string()
+}
+
+/// Keep a few words of context on the sides of an unchanged run.
+fn trim_context(text: &str, at_start: bool, at_end: bool) -> String {
+    let words: Vec<&str> = text.split(' ').filter(|w| !w.is_empty()).collect();
+    let lead = if text.starts_with(' ') { " " } else { "" };
+    let trail = if text.ends_with(' ') { " " } else { "" };
+    let keep_front = if at_start { 0 } else { CONTEXT_WORDS };
+    let keep_back = if at_end { 0 } else { CONTEXT_WORDS };
+    if words.len() <= keep_front + keep_back + 2 {
+        return text.to_string();
+    }
+    let mut s = String::from(lead);
+    if keep_front > 0 {
+        s.push_str(&words[..keep_front].join(" "));
+        s.push(' ');
+    }
+    s.push('…');
+    if keep_back > 0 {
+        s.push(' ');
+        s.push_str(&words[words.len() - keep_back..].join(" "));
+    }
+    s.push_str(trail);
+    s
+}
+
+/// One line per change, indented.
+pub fn render_changes(changes: &[Change], style: Style) -> String {
+    let mut out = String::new();
+    for c in changes {
+        let line = match c {
+            Change::TextEdited {
+                block,
+                before,
+                after,
+                ..
+            } => {
+                format!(
+                    "{} ¶{block}  {}",
+                    style.paint(BOLD, "~"),
+                    word_diff(before, after, style)
+                )
+            }
+            Change::TextAdded { block, text } => {
+                style.paint(GREEN, &format!("+ ¶{block}  {}", cut(text)))
+            }
+            Change::TextRemoved { block, text } => {
+                style.paint(RED, &format!("- ¶{block}  {}", cut(text)))
+            }
+            Change::TitleChanged { before, after } => format!(
+                "{} title  {}",
+                style.paint(BOLD, "~"),
+                word_diff(
+                    before.as_deref().unwrap_or(""),
+                    after.as_deref().unwrap_or(""),
+                    style
+                )
+            ),
+            Change::ContentChanged {
+                mime,
+                before_size,
+                after_size,
+                ..
+            } => format!(
+                "{} content changed ({mime}, {before_size} → {after_size} bytes)",
+                style.paint(BOLD, "≠")
+            ),
+            Change::PageGone { status } => {
+                style.paint(RED, &format!("✗ page gone (HTTP {status})"))
+            }
+            Change::PageBack { status } => {
+                style.paint(GREEN, &format!("✓ page back (HTTP {status})"))
+            }
+            Change::Redirected { from, to } => format!("→ redirected: {from} → {to}"),
+        };
+        out.push_str("  ");
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The human report of one check: a block for changes, a line otherwise.
+pub fn render_result(r: &CheckResult, style: Style) -> String {
+    match r.outcome {
+        "changed" => {
+            let versions = match (r.previous_version, r.version) {
+                (Some(p), Some(v)) => format!("v{p} → v{v}"),
+                (_, Some(v)) => format!("v{v}"),
+                _ => String::new(),
+            };
+            format!(
+                "{} {}  {}  {}\n  {}\n{}",
+                style.paint(BOLD, "●"),
+                style.paint(BOLD, &r.watch),
+                versions,
+                style.paint(DIM, &r.url),
+                summarize(&r.changes),
+                render_changes(&r.changes, style)
+            )
+        }
+        "first_capture" => {
+            let extra = if r.changes.is_empty() {
+                String::new()
+            } else {
+                format!(" — {}", summarize(&r.changes))
+            };
+            format!(
+                "{} {}  first capture, v{}{extra}  {}\n",
+                style.paint(GREEN, "+"),
+                r.watch,
+                r.version.unwrap_or(1),
+                style.paint(DIM, &r.url)
+            )
+        }
+        "unchanged" => format!(
+            "{} {}  unchanged (v{})\n",
+            style.paint(DIM, "="),
+            r.watch,
+            r.version.unwrap_or(0)
+        ),
+        _ => format!(
+            "{} {}  error: {}  {}\n",
+            style.paint(RED, "!"),
+            r.watch,
+            r.error.as_deref().unwrap_or("unknown error"),
+            style.paint(DIM, &r.url)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLAIN: Style = Style { color: false };
+
+    #[test]
+    fn word_diff_marks_only_changed_words() {
+        assert_eq!(
+            word_diff(
+                "The United States is providing $40 million in support.",
+                "The United States is providing $60 million in support.",
+                PLAIN
+            ),
+            "The United States is providing [-$40-]{+$60+} million in support."
+        );
+    }
+
+    #[test]
+    fn word_diff_trims_long_context() {
+        let before = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen OLD end";
+        let after = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen NEW end";
+        assert_eq!(
+            word_diff(before, after, PLAIN),
+            "… nine ten eleven twelve thirteen fourteen [-OLD-]{+NEW+} end"
+        );
+    }
+
+    #[test]
+    fn colour_uses_ansi_and_plain_does_not() {
+        let c = word_diff("a b", "a c", Style { color: true });
+        assert!(
+            c.contains("\x1b[31;9mb\x1b[0m") && c.contains("\x1b[32;1mc\x1b[0m"),
+            "{c:?}"
+        );
+        assert!(!render_changes(&[Change::PageGone { status: 404 }], PLAIN).contains('\x1b'));
+    }
+
+    #[test]
+    fn changed_result_block() {
+        let r = CheckResult {
+            watch: "car".into(),
+            url: "http://x/".into(),
+            checked_at: "t".into(),
+            outcome: "changed",
+            http_status: Some(200),
+            version: Some(2),
+            previous_version: Some(1),
+            changes: vec![
+                Change::TextAdded {
+                    block: 4,
+                    text: "New para.".into(),
+                },
+                Change::Redirected {
+                    from: "http://x/".into(),
+                    to: "http://y/".into(),
+                },
+            ],
+            error: None,
+        };
+        assert_eq!(
+            render_result(&r, PLAIN),
+            "● car  v1 → v2  http://x/\n  1 block added, now redirects to http://y/\n  + ¶4  New para.\n  → redirected: http://x/ → http://y/\n"
+        );
+    }
+}

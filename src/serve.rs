@@ -1,0 +1,151 @@
+//! A small HTTP/1.1 server on loopback that serves recorded page versions.
+//! `redline demo` uses it, and so do the integration tests: what a route
+//! answers can be swapped while the server runs.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::thread;
+use std::time::Duration;
+
+/// What a route answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// A 200 with an HTML body.
+    pub fn html(body: impl Into<Vec<u8>>) -> Reply {
+        Reply::with_type(200, "text/html; charset=utf-8", body)
+    }
+
+    pub fn with_type(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
+        Reply {
+            status,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body: body.into(),
+        }
+    }
+
+    /// A redirect to `location`.
+    pub fn redirect(status: u16, location: &str) -> Reply {
+        Reply {
+            status,
+            headers: vec![("Location".into(), location.into())],
+            body: Vec::new(),
+        }
+    }
+
+    /// A plain-text error page with this status.
+    pub fn status(status: u16) -> Reply {
+        Reply::with_type(status, "text/plain", format!("status {status}\n"))
+    }
+}
+
+type Routes = Arc<RwLock<HashMap<String, Reply>>>;
+
+/// A running server; stops when dropped.
+pub struct SiteServer {
+    addr: SocketAddr,
+    routes: Routes,
+    stop: Arc<AtomicBool>,
+}
+
+impl SiteServer {
+    /// Listen on an ephemeral port of 127.0.0.1.
+    pub fn start() -> std::io::Result<SiteServer> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let routes: Routes = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (r, s) = (routes.clone(), stop.clone());
+        thread::spawn(move || {
+            for conn in listener.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(stream) = conn {
+                    let r = r.clone();
+                    thread::spawn(move || {
+                        let _ = serve_one(stream, &r);
+                    });
+                }
+            }
+        });
+        Ok(SiteServer { addr, routes, stop })
+    }
+
+    /// `http://127.0.0.1:PORT` + path.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Make `path` answer `reply` from now on.
+    pub fn set(&self, path: &str, reply: Reply) {
+        if let Ok(mut m) = self.routes.write() {
+            m.insert(path.to_string(), reply);
+        }
+    }
+}
+
+impl Drop for SiteServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        301 => "Moved Permanently",
+        302 => "Found",
+        304 => "Not Modified",
+        404 => "Not Found",
+        410 => "Gone",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
+
+fn serve_one(mut stream: TcpStream, routes: &Routes) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 2048];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buf)?;
+        if n == 0 || head.len() > 64 * 1024 {
+            return Ok(());
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    let mut parts = head.lines().next().unwrap_or("").split_whitespace();
+    let method = parts.next().unwrap_or("GET").to_string();
+    let path = parts.next().unwrap_or("/").to_string();
+    let reply = routes
+        .read()
+        .ok()
+        .and_then(|m| m.get(&path).cloned())
+        .unwrap_or_else(|| Reply::status(404));
+    let mut out = format!("HTTP/1.1 {} {}\r\n", reply.status, reason(reply.status));
+    for (k, v) in &reply.headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        reply.body.len()
+    ));
+    stream.write_all(out.as_bytes())?;
+    if method != "HEAD" {
+        stream.write_all(&reply.body)?;
+    }
+    stream.flush()
+}
