@@ -48,11 +48,13 @@ impl Reply {
 }
 
 type Routes = Arc<RwLock<HashMap<String, Reply>>>;
+type Hits = Arc<std::sync::Mutex<Vec<String>>>;
 
 /// A running server; stops when dropped.
 pub struct SiteServer {
     addr: SocketAddr,
     routes: Routes,
+    hits: Hits,
     stop: Arc<AtomicBool>,
 }
 
@@ -62,27 +64,38 @@ impl SiteServer {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let routes: Routes = Arc::default();
+        let hits: Hits = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
-        let (r, s) = (routes.clone(), stop.clone());
+        let (r, h, s) = (routes.clone(), hits.clone(), stop.clone());
         thread::spawn(move || {
             for conn in listener.incoming() {
                 if s.load(Ordering::SeqCst) {
                     break;
                 }
                 if let Ok(stream) = conn {
-                    let r = r.clone();
+                    let (r, h) = (r.clone(), h.clone());
                     thread::spawn(move || {
-                        let _ = serve_one(stream, &r);
+                        let _ = serve_one(stream, &r, &h);
                     });
                 }
             }
         });
-        Ok(SiteServer { addr, routes, stop })
+        Ok(SiteServer {
+            addr,
+            routes,
+            hits,
+            stop,
+        })
     }
 
     /// `http://127.0.0.1:PORT` + path.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// The paths requested so far, in order.
+    pub fn hits(&self) -> Vec<String> {
+        self.hits.lock().map(|h| h.clone()).unwrap_or_default()
     }
 
     /// Make `path` answer `reply` from now on.
@@ -115,7 +128,7 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-fn serve_one(mut stream: TcpStream, routes: &Routes) -> std::io::Result<()> {
+fn serve_one(mut stream: TcpStream, routes: &Routes, hits: &Hits) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     let mut head = Vec::new();
     let mut buf = [0u8; 2048];
@@ -130,6 +143,9 @@ fn serve_one(mut stream: TcpStream, routes: &Routes) -> std::io::Result<()> {
     let mut parts = head.lines().next().unwrap_or("").split_whitespace();
     let method = parts.next().unwrap_or("GET").to_string();
     let path = parts.next().unwrap_or("/").to_string();
+    if let Ok(mut h) = hits.lock() {
+        h.push(path.clone());
+    }
     let reply = routes
         .read()
         .ok()
