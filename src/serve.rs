@@ -48,7 +48,8 @@ impl Reply {
 }
 
 type Routes = Arc<RwLock<HashMap<String, Reply>>>;
-type Hits = Arc<std::sync::Mutex<Vec<String>>>;
+/// Each request's path and raw head.
+type Hits = Arc<std::sync::Mutex<Vec<(String, String)>>>;
 
 /// A running server; stops when dropped.
 pub struct SiteServer {
@@ -95,6 +96,11 @@ impl SiteServer {
 
     /// The paths requested so far, in order.
     pub fn hits(&self) -> Vec<String> {
+        self.requests().into_iter().map(|(p, _)| p).collect()
+    }
+
+    /// The requests so far: path and raw request head.
+    pub fn requests(&self) -> Vec<(String, String)> {
         self.hits.lock().map(|h| h.clone()).unwrap_or_default()
     }
 
@@ -144,7 +150,7 @@ fn serve_one(mut stream: TcpStream, routes: &Routes, hits: &Hits) -> std::io::Re
     let method = parts.next().unwrap_or("GET").to_string();
     let path = parts.next().unwrap_or("/").to_string();
     if let Ok(mut h) = hits.lock() {
-        h.push(path.clone());
+        h.push((path.clone(), head.to_string()));
     }
     let reply = routes
         .read()
