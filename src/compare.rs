@@ -6,9 +6,10 @@
 //! removal plus an addition. Word-level refinement is left to the renderers,
 //! which only ever diff two single blocks.
 
-use crate::model::{Change, Page};
+use crate::model::{Change, Page, ReaderResponse, ResponseKind};
 use similar::{Algorithm, DiffOp, capture_diff_slices_deadline};
 use std::collections::HashMap;
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 /// How long block alignment may take before similar falls back to a coarser
@@ -46,7 +47,60 @@ pub fn compare(old: &Page, new: &Page) -> Vec<Change> {
     let old_texts: Vec<&str> = old.blocks.iter().map(|b| b.text.as_str()).collect();
     let new_texts: Vec<&str> = new.blocks.iter().map(|b| b.text.as_str()).collect();
     changes.extend(compare_blocks(&old_texts, &new_texts));
+    changes.extend(compare_responses(&old.responses, &new.responses));
     changes
+}
+
+/// Reader responses matched by id (falling back to identical content), so
+/// that reordering or re-threading a list is not a change.
+pub fn compare_responses(old: &[ReaderResponse], new: &[ReaderResponse]) -> Vec<Change> {
+    let old_by_id: HashMap<&str, &ReaderResponse> =
+        old.iter().map(|r| (r.id.as_str(), r)).collect();
+    let new_ids: HashSet<&str> = new.iter().map(|r| r.id.as_str()).collect();
+    let same_content = |a: &ReaderResponse, b: &ReaderResponse| {
+        a.kind == b.kind && a.text == b.text && a.author == b.author
+    };
+    // Old items whose id vanished, available for a content match.
+    let mut orphans: Vec<&ReaderResponse> = old
+        .iter()
+        .filter(|r| !new_ids.contains(r.id.as_str()))
+        .collect();
+    let mut out = Vec::new();
+    for r in new {
+        match old_by_id.get(r.id.as_str()) {
+            Some(o) if o.kind == r.kind => {
+                if o.text != r.text {
+                    out.push(Change::CommentEdited {
+                        item: r.clone(),
+                        before: o.text.clone(),
+                    });
+                }
+            }
+            _ => {
+                if let Some(pos) = orphans.iter().position(|o| same_content(o, r)) {
+                    orphans.remove(pos);
+                    continue;
+                }
+                out.push(match r.kind {
+                    ResponseKind::Comment => Change::CommentAdded(r.clone()),
+                    ResponseKind::Pingback => Change::PingbackAdded(r.clone()),
+                    ResponseKind::Trackback => Change::TrackbackAdded(r.clone()),
+                });
+            }
+        }
+    }
+    // Items whose id is still there under another kind count as removed too.
+    let retyped = old
+        .iter()
+        .filter(|o| new.iter().any(|r| r.id == o.id && r.kind != o.kind));
+    for o in orphans.into_iter().chain(retyped) {
+        out.push(match o.kind {
+            ResponseKind::Comment => Change::CommentRemoved(o.clone()),
+            ResponseKind::Pingback => Change::PingbackRemoved(o.clone()),
+            ResponseKind::Trackback => Change::TrackbackRemoved(o.clone()),
+        });
+    }
+    out
 }
 
 /// Block-level changes between two lists of block texts.

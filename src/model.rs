@@ -74,15 +74,45 @@ impl Block {
     }
 }
 
+/// What kind of reader response an item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseKind {
+    Comment,
+    Pingback,
+    Trackback,
+}
+
+/// A comment, pingback or trackback under a post, as an item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ReaderResponse {
+    /// Stable id: the page's own (`comment-412`), else a hash of the content.
+    pub id: String,
+    pub kind: ResponseKind,
+    /// The commenter, or the linking post's title for pingbacks.
+    #[serde(default)]
+    pub author: Option<String>,
+    /// The commenter's link, or the linking post's address.
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub date: Option<String>,
+    /// What the response says (a pingback: the linking post's title).
+    pub text: String,
+}
+
 /// What a response means: the part of it redline compares.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Page {
     /// The document title, whitespace-normalised.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// The visible text in document order.
+    /// The visible text in document order, reader responses excluded.
     #[serde(default)]
     pub blocks: Vec<Block>,
+    /// Comments, pingbacks and trackbacks, in document order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub responses: Vec<ReaderResponse>,
     /// Media type of the body (`text/html`, `application/pdf`, ...).
     #[serde(default)]
     pub mime: String,
@@ -156,9 +186,35 @@ pub enum Change {
         from: String,
         to: String,
     },
+    CommentAdded(ReaderResponse),
+    CommentRemoved(ReaderResponse),
+    /// A response kept its id but its text changed.
+    CommentEdited {
+        #[serde(flatten)]
+        item: ReaderResponse,
+        before: String,
+    },
+    PingbackAdded(ReaderResponse),
+    PingbackRemoved(ReaderResponse),
+    TrackbackAdded(ReaderResponse),
+    TrackbackRemoved(ReaderResponse),
 }
 
 impl Change {
+    /// The reader response a change is about, if it is about one.
+    pub fn response(&self) -> Option<&ReaderResponse> {
+        match self {
+            Change::CommentAdded(r)
+            | Change::CommentRemoved(r)
+            | Change::PingbackAdded(r)
+            | Change::PingbackRemoved(r)
+            | Change::TrackbackAdded(r)
+            | Change::TrackbackRemoved(r) => Some(r),
+            Change::CommentEdited { item, .. } => Some(item),
+            _ => None,
+        }
+    }
+
     /// The `type` tag of this change, as in its JSON form.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -170,39 +226,82 @@ impl Change {
             Change::PageGone { .. } => "page_gone",
             Change::PageBack { .. } => "page_back",
             Change::Redirected { .. } => "redirected",
+            Change::CommentAdded(_) => "comment_added",
+            Change::CommentRemoved(_) => "comment_removed",
+            Change::CommentEdited { .. } => "comment_edited",
+            Change::PingbackAdded(_) => "pingback_added",
+            Change::PingbackRemoved(_) => "pingback_removed",
+            Change::TrackbackAdded(_) => "trackback_added",
+            Change::TrackbackRemoved(_) => "trackback_removed",
         }
     }
 }
 
+/// The host of a URL, without `www.`.
+pub fn host_of(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let host = rest.split(['/', '?', '#']).next()?.rsplit('@').next()?;
+    let host = host.split(':').next()?.trim_start_matches("www.");
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
 /// A one-line human summary of a list of changes, e.g.
-/// "1 paragraph edited, 2 added; title changed".
+/// "1 block edited, 2 blocks added, 1 new pingback from example.org".
 pub fn summarize(changes: &[Change]) -> String {
-    let (mut added, mut removed, mut edited) = (0, 0, 0);
+    let n = |f: fn(&Change) -> bool| changes.iter().filter(|c| f(c)).count();
+    let plural =
+        |k: usize, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
     let mut parts: Vec<String> = Vec::new();
-    let mut tail: Vec<String> = Vec::new();
-    for c in changes {
-        match c {
-            Change::TextAdded { .. } => added += 1,
-            Change::TextRemoved { .. } => removed += 1,
-            Change::TextEdited { .. } => edited += 1,
-            Change::TitleChanged { .. } => tail.push("title changed".into()),
-            Change::ContentChanged { mime, .. } => tail.push(format!("content changed ({mime})")),
-            Change::PageGone { status } => tail.push(format!("page gone (HTTP {status})")),
-            Change::PageBack { status } => tail.push(format!("page back (HTTP {status})")),
-            Change::Redirected { to, .. } => tail.push(format!("now redirects to {to}")),
+    for (k, what) in [
+        (n(|c| matches!(c, Change::TextEdited { .. })), "edited"),
+        (n(|c| matches!(c, Change::TextAdded { .. })), "added"),
+        (n(|c| matches!(c, Change::TextRemoved { .. })), "removed"),
+    ] {
+        if k > 0 {
+            parts.push(format!("{} {what}", plural(k, "block", "blocks")));
         }
     }
-    let blocks = |n: usize| if n == 1 { "block" } else { "blocks" };
-    if edited > 0 {
-        parts.push(format!("{edited} {} edited", blocks(edited)));
+    // Responses: one phrase per kind of change; a single new pingback or
+    // trackback names the site that linked.
+    for (kind, one, many) in [
+        ("comment_added", "new comment", "new comments"),
+        ("comment_edited", "comment edited", "comments edited"),
+        ("comment_removed", "comment removed", "comments removed"),
+        ("pingback_added", "new pingback", "new pingbacks"),
+        ("pingback_removed", "pingback removed", "pingbacks removed"),
+        ("trackback_added", "new trackback", "new trackbacks"),
+        (
+            "trackback_removed",
+            "trackback removed",
+            "trackbacks removed",
+        ),
+    ] {
+        let items: Vec<&ReaderResponse> = changes
+            .iter()
+            .filter(|c| c.kind() == kind)
+            .filter_map(Change::response)
+            .collect();
+        match items.as_slice() {
+            [] => {}
+            [r] if r.kind != ResponseKind::Comment && kind.ends_with("_added") => {
+                match r.url.as_deref().and_then(host_of) {
+                    Some(h) => parts.push(format!("1 {one} from {h}")),
+                    None => parts.push(format!("1 {one}")),
+                }
+            }
+            _ => parts.push(plural(items.len(), one, many)),
+        }
     }
-    if added > 0 {
-        parts.push(format!("{added} {} added", blocks(added)));
+    for c in changes {
+        match c {
+            Change::TitleChanged { .. } => parts.push("title changed".into()),
+            Change::ContentChanged { mime, .. } => parts.push(format!("content changed ({mime})")),
+            Change::PageGone { status } => parts.push(format!("page gone (HTTP {status})")),
+            Change::PageBack { status } => parts.push(format!("page back (HTTP {status})")),
+            Change::Redirected { to, .. } => parts.push(format!("now redirects to {to}")),
+            _ => {}
+        }
     }
-    if removed > 0 {
-        parts.push(format!("{removed} {} removed", blocks(removed)));
-    }
-    parts.extend(tail);
     if parts.is_empty() {
         "no changes".into()
     } else {

@@ -5,11 +5,13 @@
 
 use super::Rules;
 use super::text::normalize;
-use crate::model::{Block, BlockKind};
+use crate::model::{Block, BlockKind, ReaderResponse};
 use ego_tree::NodeId;
 use ego_tree::iter::Edge;
+use regex::Regex;
 use scraper::{ElementRef, Html, Node, Selector};
 use std::collections::HashSet;
+use std::sync::LazyLock;
 
 /// Elements whose content is never visible text.
 fn is_invisible_element(name: &str) -> bool {
@@ -52,6 +54,59 @@ fn block_kind(name: &str) -> Option<BlockKind> {
         }
         _ => return None,
     })
+}
+
+/// Whether an element starts a block of its own.
+pub(super) fn is_block(name: &str) -> bool {
+    block_kind(name).is_some()
+}
+
+/// The response area's furniture: never part of the main text, whether or
+/// not the page has responses yet (so the first comment does not make
+/// "Leave a Reply" disappear from the text).
+static COMMENT_AREA: LazyLock<Selector> = LazyLock::new(|| {
+    Selector::parse(
+        "#comments, .comments-area, #respond, .comment-respond, #commentform, .comment-form, \
+         .comments-title, .comment-reply-title, .commentlist, .comment-list, .ping-list, .pinglist, \
+         .trackback-list, .wp-block-comments, .wp-block-post-comments, .wp-block-comment-template, \
+         .wp-block-post-comments-form, .nocomments, .no-comments, #disqus_thread",
+    )
+    .unwrap_or_else(|e| unreachable!("static selector: {e:?}"))
+});
+
+fn re(s: &str) -> Regex {
+    Regex::new(s).unwrap_or_else(|e| unreachable!("static regex {s}: {e}"))
+}
+
+const COUNT_WORD: &str =
+    r"(\d+|no|one|two|three|four|five|six|seven|eight|nine|ten|ein|eine|zwei|drei|keine)";
+const RESPONSE_WORD: &str = r"(responses?|comments?|thoughts?|replies|reply|reactions?|pingbacks?|trackbacks?|kommentare?|antworten|gedanken|reaktionen|comentarios?|respuestas?|commentaires?|réponses?|commenti)";
+
+/// A block that is only a response count or heading: "One response to
+/// “Post”", "2 Comments", "12 thoughts on …".
+static COUNT_BLOCK: LazyLock<Regex> =
+    LazyLock::new(|| re(&format!(r"(?i)^{COUNT_WORD}\s+{RESPONSE_WORD}\b")));
+/// A count inside a short meta line: "Posted in Africa | 3 Comments".
+static INLINE_COUNT: LazyLock<Regex> =
+    LazyLock::new(|| re(&format!(r"(?i)\b{COUNT_WORD}\s+{RESPONSE_WORD}\b")));
+/// Calls to respond, login prompts and closed notices.
+static RESPOND_BLOCK: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)^(leave a (reply|comment|response)|post a comment|add a comment|join the discussion|cancel reply|comments are (closed|disabled)\.?|you must be logged in to post a comment\.?|log in to (reply|comment)|logged in as .{1,80}\. log out\??|schreibe einen kommentar|kommentar (verfassen|schreiben)|hinterlasse einen kommentar|kommentare sind geschlossen\.?|deja un comentario|laisser un commentaire)$",
+    )
+});
+
+/// Drop the response area's own furniture from main-text blocks.
+fn drop_furniture(blocks: &mut Vec<Block>) {
+    blocks.retain(|b| {
+        let short = b.text.chars().count() <= 200;
+        !(short && (COUNT_BLOCK.is_match(&b.text) || RESPOND_BLOCK.is_match(&b.text)))
+    });
+    for b in blocks.iter_mut() {
+        if b.text.chars().count() <= 200 && INLINE_COUNT.is_match(&b.text) {
+            b.text = normalize(&INLINE_COUNT.replace_all(&b.text, "$2"));
+        }
+    }
 }
 
 /// Hidden by the author: the `hidden` attribute, `aria-hidden`, or an
@@ -166,11 +221,27 @@ fn matching_ids(doc: &Html, selectors: &[Selector]) -> HashSet<NodeId> {
         .collect()
 }
 
-/// Title and visible text blocks of an HTML document.
-pub fn extract_html(src: &str, rules: &Rules) -> (Option<String>, Vec<Block>) {
+/// What an HTML document says.
+pub struct HtmlPage {
+    pub title: Option<String>,
+    pub blocks: Vec<Block>,
+    pub responses: Vec<ReaderResponse>,
+}
+
+/// Whether `el` is, or is inside, one of `set`.
+fn within(el: &ElementRef, set: &HashSet<NodeId>) -> bool {
+    set.contains(&el.id()) || el.ancestors().any(|a| set.contains(&a.id()))
+}
+
+/// Title, visible text blocks and reader responses of an HTML document.
+pub fn extract_html(src: &str, rules: &Rules) -> HtmlPage {
     let doc = Html::parse_document(src);
     let title = title(&doc);
-    let ignored = matching_ids(&doc, &rules.ignore);
+    let user_ignored = matching_ids(&doc, &rules.ignore);
+    let (found, items) = super::responses::find(&doc);
+    let mut ignored = user_ignored.clone();
+    ignored.extend(items.iter().copied());
+    ignored.extend(doc.select(&COMMENT_AREA).map(|e| e.id()));
 
     let roots: Vec<ElementRef> = if rules.select.is_empty() {
         vec![doc.root_element()]
@@ -192,13 +263,32 @@ pub fn extract_html(src: &str, rules: &Rules) -> (Option<String>, Vec<Block>) {
         row_depth: 0,
         row_has_cell: false,
     };
+    // Responses count where the user's rules let text count.
+    let selected: HashSet<NodeId> = roots.iter().map(|r| r.id()).collect();
+    let responses: Vec<ReaderResponse> = found
+        .into_iter()
+        .filter(|(id, _)| {
+            doc.tree
+                .get(*id)
+                .and_then(ElementRef::wrap)
+                .is_some_and(|e| {
+                    (rules.select.is_empty() || within(&e, &selected)) && !within(&e, &user_ignored)
+                })
+        })
+        .map(|(_, r)| r)
+        .collect();
     for root in roots {
         walk(*root, &ignored, &mut w);
         w.flush();
         w.kinds.clear();
         w.row_depth = 0;
     }
-    (title, w.blocks)
+    drop_furniture(&mut w.blocks);
+    HtmlPage {
+        title,
+        blocks: w.blocks,
+        responses,
+    }
 }
 
 fn walk(root: ego_tree::NodeRef<'_, Node>, ignored: &HashSet<NodeId>, w: &mut Walker) {

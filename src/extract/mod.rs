@@ -5,6 +5,7 @@
 
 pub mod decode;
 mod html;
+mod responses;
 pub mod text;
 
 use crate::model::{Block, BlockKind, Page, Response};
@@ -14,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 /// Bump when extraction changes what it produces for the same input, so
 /// stored pages are re-derived from their raw bodies instead of trusted.
-pub const EXTRACTOR_VERSION: u32 = 1;
+pub const EXTRACTOR_VERSION: u32 = 2;
 
 /// A watch's compiled extraction rules.
 #[derive(Debug, Clone, Default)]
@@ -116,9 +117,10 @@ pub fn extract(resp: &Response, rules: &Rules) -> Page {
     match kind {
         BodyKind::Html => {
             let (src, _) = decode::decode(&resp.body, resp.header("content-type"), true);
-            let (title, blocks) = html::extract_html(&src, rules);
-            page.title = title;
-            page.blocks = blocks;
+            let h = html::extract_html(&src, rules);
+            page.title = h.title;
+            page.blocks = h.blocks;
+            page.responses = h.responses;
         }
         BodyKind::PlainText => {
             let (src, _) = decode::decode(&resp.body, resp.header("content-type"), false);

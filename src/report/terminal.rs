@@ -2,7 +2,7 @@
 //! each change, with edited blocks shown as a word-level inline diff.
 
 use crate::check::CheckResult;
-use crate::model::{Change, summarize};
+use crate::model::{Change, ReaderResponse, ResponseKind, host_of, summarize};
 use similar::{Algorithm, ChangeTag, TextDiff};
 use std::time::{Duration, Instant};
 
@@ -124,6 +124,36 @@ fn trim_context(text: &str, at_start: bool, at_end: bool) -> String {
     s
 }
 
+/// "comment by Laura" / "pingback from example.org".
+fn who(r: &ReaderResponse) -> String {
+    match r.kind {
+        ResponseKind::Comment => match &r.author {
+            Some(a) => format!("comment by {a}"),
+            None => "comment".to_string(),
+        },
+        kind => {
+            let label = if kind == ResponseKind::Pingback {
+                "pingback"
+            } else {
+                "trackback"
+            };
+            match r.url.as_deref().and_then(host_of) {
+                Some(h) => format!("{label} from {h}"),
+                None => label.to_string(),
+            }
+        }
+    }
+}
+
+/// A response as one line: who, and what they said (shortened).
+fn describe(r: &ReaderResponse) -> String {
+    let mut text: String = r.text.chars().take(120).collect();
+    if r.text.chars().count() > 120 {
+        text.push('…');
+    }
+    format!("{}: '{text}'", who(r))
+}
+
 /// One line per change, indented.
 pub fn render_changes(changes: &[Change], style: Style) -> String {
     let mut out = String::new();
@@ -172,6 +202,18 @@ pub fn render_changes(changes: &[Change], style: Style) -> String {
                 style.paint(GREEN, &format!("✓ page back (HTTP {status})"))
             }
             Change::Redirected { from, to } => format!("→ redirected: {from} → {to}"),
+            Change::CommentAdded(r) | Change::PingbackAdded(r) | Change::TrackbackAdded(r) => {
+                style.paint(GREEN, &format!("+ {}", describe(r)))
+            }
+            Change::CommentRemoved(r)
+            | Change::PingbackRemoved(r)
+            | Change::TrackbackRemoved(r) => style.paint(RED, &format!("- {}", describe(r))),
+            Change::CommentEdited { item, before } => format!(
+                "{} {}: {}",
+                style.paint(BOLD, "~"),
+                who(item),
+                word_diff(before, &item.text, style)
+            ),
         };
         out.push_str("  ");
         out.push_str(&line);
