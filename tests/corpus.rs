@@ -111,6 +111,9 @@ fn score_text(
             empty += 1;
         }
         let (p, r, f) = word_f1(&text, reference);
+        if std::env::var_os("CORPUS_VERBOSE").is_some() && f < 0.85 {
+            println!("  {key}: F1 {f:.2} P {p:.2} R {r:.2}");
+        }
         ps += p;
         rs += r;
         f1s.push(f);
@@ -162,16 +165,22 @@ fn main_text_of_articles_and_gov_pages() {
         |k| k.to_string(),
     );
     report_text("gov", &gov);
-    // No page may come out empty; recall stays near the whole-page level
-    // (keep more rather than less).
+    // Targets: mean F1 >= 0.95 on articles, >= 0.85 on gov pages, and no
+    // page extracted empty.
     assert_eq!(articles.empty, 0);
     assert_eq!(gov.empty, 0);
     assert!(
-        articles.mean_recall >= 0.95,
+        articles.mean_f1 >= 0.95,
+        "articles mean F1 {:.3}",
+        articles.mean_f1
+    );
+    assert!(gov.mean_f1 >= 0.85, "gov mean F1 {:.3}", gov.mean_f1);
+    // Keep more rather than less: recall stays high.
+    assert!(
+        articles.mean_recall >= 0.97,
         "articles recall {:.3}",
         articles.mean_recall
     );
-    assert!(gov.mean_recall >= 0.90, "gov recall {:.3}", gov.mean_recall);
 }
 
 #[test]

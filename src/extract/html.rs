@@ -244,7 +244,16 @@ pub fn extract_html(src: &str, rules: &Rules) -> HtmlPage {
     ignored.extend(doc.select(&COMMENT_AREA).map(|e| e.id()));
 
     let roots: Vec<ElementRef> = if rules.select.is_empty() {
-        vec![doc.root_element()]
+        // `select` always wins; without it, the page's own content.
+        let content = super::content::select(&doc, &ignored);
+        ignored.extend(content.drop);
+        match content.roots {
+            Some(ids) => ids
+                .into_iter()
+                .filter_map(|id| doc.tree.get(id).and_then(ElementRef::wrap))
+                .collect(),
+            None => vec![doc.root_element()],
+        }
     } else {
         let selected = matching_ids(&doc, &rules.select);
         // Document order, and a selected element inside another selected

@@ -3,6 +3,7 @@
 //!
 //! Pure: no I/O, no clock, no randomness. Never panics on any input.
 
+mod content;
 pub mod decode;
 mod html;
 mod responses;
