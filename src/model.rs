@@ -123,6 +123,29 @@ pub struct Page {
     /// Size of the raw body in bytes.
     #[serde(default)]
     pub body_size: u64,
+    /// What the page says about itself (not compared: informational).
+    #[serde(default, skip_serializing_if = "Meta::is_empty")]
+    pub meta: Meta,
+}
+
+/// A page's statements about itself: meta tags, `time` elements, JSON-LD.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Meta {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canonical: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<String>,
+    /// RSS/Atom feeds the page links to (absolute URLs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feeds: Vec<String>,
+}
+
+impl Meta {
+    pub fn is_empty(&self) -> bool {
+        self == &Meta::default()
+    }
 }
 
 impl Page {

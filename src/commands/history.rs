@@ -140,6 +140,22 @@ pub fn show(ctx: &Context, name: &str, version: Option<i64>, raw: bool) -> Outco
             if let Some(t) = &page.title {
                 out.push_str(&format!("title: {t}\n"));
             }
+            let m = &page.meta;
+            for (label, value) in [
+                ("canonical", &m.canonical),
+                ("published", &m.published),
+                ("modified", &m.modified),
+            ] {
+                if let Some(v) = value {
+                    out.push_str(&format!("{label}: {v}\n"));
+                }
+            }
+            for f in &m.feeds {
+                out.push_str(&format!("feed: {f}\n"));
+            }
+            if !page.responses.is_empty() {
+                out.push_str(&format!("responses: {}\n", page.responses.len()));
+            }
             if let Some(h) = &page.body_sha256 {
                 out.push_str(&format!(
                     "({}, {} bytes, sha256 {h})\n",

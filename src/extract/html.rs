@@ -224,6 +224,7 @@ fn matching_ids(doc: &Html, selectors: &[Selector]) -> HashSet<NodeId> {
 /// What an HTML document says.
 pub struct HtmlPage {
     pub title: Option<String>,
+    pub meta: crate::model::Meta,
     pub blocks: Vec<Block>,
     pub responses: Vec<ReaderResponse>,
 }
@@ -234,9 +235,10 @@ fn within(el: &ElementRef, set: &HashSet<NodeId>) -> bool {
 }
 
 /// Title, visible text blocks and reader responses of an HTML document.
-pub fn extract_html(src: &str, rules: &Rules) -> HtmlPage {
+pub fn extract_html(src: &str, base: Option<&reqwest::Url>, rules: &Rules) -> HtmlPage {
     let doc = Html::parse_document(src);
     let title = title(&doc);
+    let meta = super::meta::read(&doc, base);
     let user_ignored = matching_ids(&doc, &rules.ignore);
     let (found, items) = super::responses::find(&doc);
     let mut ignored = user_ignored.clone();
@@ -295,6 +297,7 @@ pub fn extract_html(src: &str, rules: &Rules) -> HtmlPage {
     drop_furniture(&mut w.blocks);
     HtmlPage {
         title,
+        meta,
         blocks: w.blocks,
         responses,
     }

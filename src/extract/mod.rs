@@ -6,6 +6,7 @@
 mod content;
 pub mod decode;
 mod html;
+mod meta;
 mod responses;
 pub mod text;
 
@@ -118,8 +119,10 @@ pub fn extract(resp: &Response, rules: &Rules) -> Page {
     match kind {
         BodyKind::Html => {
             let (src, _) = decode::decode(&resp.body, resp.header("content-type"), true);
-            let h = html::extract_html(&src, rules);
+            let base = reqwest::Url::parse(&resp.final_url).ok();
+            let h = html::extract_html(&src, base.as_ref(), rules);
             page.title = h.title;
+            page.meta = h.meta;
             page.blocks = h.blocks;
             page.responses = h.responses;
         }
