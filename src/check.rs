@@ -8,8 +8,9 @@ use crate::compare::compare;
 use crate::config::Watch;
 use crate::extract::{Rules, extract};
 use crate::fetch::Fetcher;
-use crate::model::{Change, Page, Response, summarize};
+use crate::model::{Change, Page, Response};
 use crate::store::{CheckRecord, NewVersion, Outcome, Prior, Store, Version};
+use crate::summary::{Significance, report_significance, summarize};
 use anyhow::Result;
 use serde::Serialize;
 use std::sync::Arc;
@@ -27,12 +28,14 @@ pub struct CheckResult {
     pub previous_version: Option<i64>,
     pub changes: Vec<Change>,
     pub error: Option<String>,
-}
-
-impl CheckResult {
-    pub fn summary(&self) -> String {
-        summarize(&self.changes)
-    }
+    /// One line for people; "no changes" when there are none.
+    pub summary: String,
+    /// The most significant change: `minor`, `moderate`, `major`; null
+    /// without changes.
+    pub significance: Option<Significance>,
+    /// Whether the changes reach the watch's `min_significance` (alerts
+    /// are sent only then).
+    pub alert: bool,
 }
 
 /// What to record for a response, given the archive's prior state.
@@ -205,6 +208,9 @@ pub fn process(
         previous_version: None,
         changes: vec![],
         error: None,
+        summary: summarize(&[]),
+        significance: None,
+        alert: false,
     };
     let recorded = (|| -> Result<()> {
         let prior = store.prior(&watch.name)?;
@@ -232,6 +238,7 @@ pub fn process(
             ),
         };
         let summary = summarize(&decision.changes);
+        let significance = report_significance(&decision.changes);
         let new_version = match &decision.new_version {
             Some(Some(page)) => Some(NewVersion::Page(page)),
             Some(None) => Some(NewVersion::Gone),
@@ -251,8 +258,12 @@ pub fn process(
             base_version_id: prior.base.as_ref().map(|v| v.id),
             changes: &decision.changes,
             summary: &summary,
+            significance: significance.map(Significance::as_str),
             error: decision.error.as_deref(),
         })?;
+        result.summary = summary;
+        result.significance = significance;
+        result.alert = significance.is_some_and(|s| s >= watch.min_significance);
         result.version = rec.version;
         result.previous_version = rec.previous_version;
         result.changes = decision.changes;
@@ -261,6 +272,9 @@ pub fn process(
     if let Err(e) = recorded {
         result.outcome = Outcome::Error.as_str();
         result.changes.clear();
+        result.summary = summarize(&[]);
+        result.significance = None;
+        result.alert = false;
         result.error = Some(format!("archive: {e:#}"));
     }
     result

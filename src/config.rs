@@ -3,6 +3,7 @@
 
 use crate::extract::Rules;
 use crate::schedule::Schedule;
+use crate::summary::Significance;
 use regex::Regex;
 use scraper::Selector;
 use serde::Deserialize;
@@ -22,6 +23,9 @@ pub struct Watch {
     pub url: String,
     pub rules: Rules,
     pub schedule: Schedule,
+    /// Changes below this significance are archived and reported but do
+    /// not alert.
+    pub min_significance: Significance,
     /// Where the watch is defined, for messages.
     pub file: PathBuf,
     pub line: usize,
@@ -111,10 +115,19 @@ struct RawWatch {
     ignore: Vec<Spanned<String>>,
     #[serde(default)]
     ignore_text: Vec<Spanned<String>>,
+    min_significance: Option<Spanned<String>>,
 }
 
 const FILE_KEYS: &[&str] = &["cron", "watch"];
-const WATCH_KEYS: &[&str] = &["name", "url", "cron", "select", "ignore", "ignore_text"];
+const WATCH_KEYS: &[&str] = &[
+    "name",
+    "url",
+    "cron",
+    "select",
+    "ignore",
+    "ignore_text",
+    "min_significance",
+];
 
 /// Where to look for config when `--config` is not given: `./schedules`
 /// when it exists, else the platform config dir.
@@ -302,6 +315,20 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
                     )),
                 }
             }
+            let min_significance = match &w.min_significance {
+                None => Significance::Minor,
+                Some(m) => match Significance::parse(m.get_ref()) {
+                    Some(s) => s,
+                    None => {
+                        errors.push(at(
+                            m.span(),
+                            format!("key `min_significance`: unknown level `{}`", m.get_ref()),
+                            Some("use \"minor\", \"moderate\" or \"major\"".into()),
+                        ));
+                        Significance::Minor
+                    }
+                },
+            };
             let strings =
                 |v: &[Spanned<String>]| v.iter().map(|s| s.get_ref().clone()).collect::<Vec<_>>();
             rules.fingerprint = crate::extract::fingerprint(
@@ -333,6 +360,7 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
                     url,
                     rules,
                     schedule,
+                    min_significance,
                     file: file.clone(),
                     line,
                 });

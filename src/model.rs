@@ -268,70 +268,6 @@ pub fn host_of(url: &str) -> Option<String> {
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
-/// A one-line human summary of a list of changes, e.g.
-/// "1 block edited, 2 blocks added, 1 new pingback from example.org".
-pub fn summarize(changes: &[Change]) -> String {
-    let n = |f: fn(&Change) -> bool| changes.iter().filter(|c| f(c)).count();
-    let plural =
-        |k: usize, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
-    let mut parts: Vec<String> = Vec::new();
-    for (k, what) in [
-        (n(|c| matches!(c, Change::TextEdited { .. })), "edited"),
-        (n(|c| matches!(c, Change::TextAdded { .. })), "added"),
-        (n(|c| matches!(c, Change::TextRemoved { .. })), "removed"),
-    ] {
-        if k > 0 {
-            parts.push(format!("{} {what}", plural(k, "block", "blocks")));
-        }
-    }
-    // Responses: one phrase per kind of change; a single new pingback or
-    // trackback names the site that linked.
-    for (kind, one, many) in [
-        ("comment_added", "new comment", "new comments"),
-        ("comment_edited", "comment edited", "comments edited"),
-        ("comment_removed", "comment removed", "comments removed"),
-        ("pingback_added", "new pingback", "new pingbacks"),
-        ("pingback_removed", "pingback removed", "pingbacks removed"),
-        ("trackback_added", "new trackback", "new trackbacks"),
-        (
-            "trackback_removed",
-            "trackback removed",
-            "trackbacks removed",
-        ),
-    ] {
-        let items: Vec<&ReaderResponse> = changes
-            .iter()
-            .filter(|c| c.kind() == kind)
-            .filter_map(Change::response)
-            .collect();
-        match items.as_slice() {
-            [] => {}
-            [r] if r.kind != ResponseKind::Comment && kind.ends_with("_added") => {
-                match r.url.as_deref().and_then(host_of) {
-                    Some(h) => parts.push(format!("1 {one} from {h}")),
-                    None => parts.push(format!("1 {one}")),
-                }
-            }
-            _ => parts.push(plural(items.len(), one, many)),
-        }
-    }
-    for c in changes {
-        match c {
-            Change::TitleChanged { .. } => parts.push("title changed".into()),
-            Change::ContentChanged { mime, .. } => parts.push(format!("content changed ({mime})")),
-            Change::PageGone { status } => parts.push(format!("page gone (HTTP {status})")),
-            Change::PageBack { status } => parts.push(format!("page back (HTTP {status})")),
-            Change::Redirected { to, .. } => parts.push(format!("now redirects to {to}")),
-            _ => {}
-        }
-    }
-    if parts.is_empty() {
-        "no changes".into()
-    } else {
-        parts.join(", ")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,28 +329,5 @@ mod tests {
             let v = serde_json::to_value(&c).unwrap();
             assert_eq!(v["type"], c.kind());
         }
-    }
-
-    #[test]
-    fn summary_counts_and_names() {
-        let s = summarize(&[
-            Change::TextEdited {
-                block: 1,
-                old_block: 1,
-                before: "a".into(),
-                after: "b".into(),
-            },
-            Change::TextAdded {
-                block: 2,
-                text: "c".into(),
-            },
-            Change::TextAdded {
-                block: 3,
-                text: "d".into(),
-            },
-            Change::PageGone { status: 410 },
-        ]);
-        assert_eq!(s, "1 block edited, 2 blocks added, page gone (HTTP 410)");
-        assert_eq!(summarize(&[]), "no changes");
     }
 }

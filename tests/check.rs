@@ -40,8 +40,28 @@ fn first_capture_then_unchanged_with_the_full_json_shape() {
         chrono::DateTime::parse_from_rfc3339(checked_at).is_ok(),
         "{checked_at}"
     );
-    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 9, "{keys:?}");
+    assert_eq!(v["summary"], "no changes");
+    assert_eq!(v["significance"], json!(null));
+    assert_eq!(v["alert"], false);
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        vec![
+            "alert",
+            "changes",
+            "checked_at",
+            "error",
+            "http_status",
+            "outcome",
+            "previous_version",
+            "significance",
+            "summary",
+            "url",
+            "version",
+            "watch"
+        ]
+    );
 
     let v = env.check_one("car");
     assert_eq!(
@@ -97,6 +117,47 @@ fn edited_sentence_is_exactly_one_text_edited() {
     assert_eq!(
         v["changes"],
         json!([{"type": "text_edited", "block": 2, "old_block": 2, "before": P1, "after": P1B}])
+    );
+    assert_eq!(
+        v["summary"],
+        "1 block edited in ¶2: \"$40 million\" → \"$60 million\""
+    );
+    assert_eq!(v["significance"], "major");
+    assert_eq!(v["alert"], true);
+}
+
+#[test]
+fn min_significance_keeps_minor_edits_from_alerting() {
+    let env = Env::new();
+    env.config("[[watch]]\nname = \"car\"\nurl = \"{base}/p\"\nmin_significance = \"moderate\"\n");
+    env.serve(
+        "/p",
+        Reply::html(page("CAR", &["The mision is underway.", P2])),
+    );
+    env.check_one("car");
+    env.serve(
+        "/p",
+        Reply::html(page("CAR", &["The mission is underway.", P2])),
+    );
+    let v = env.check_one("car");
+    // Archived and reported, but below the watch's alert threshold.
+    assert_eq!(
+        (v["outcome"].as_str(), v["version"].as_i64()),
+        (Some("changed"), Some(2))
+    );
+    assert_eq!(v["significance"], "minor");
+    assert_eq!(v["alert"], false);
+    env.serve(
+        "/p",
+        Reply::html(page(
+            "CAR",
+            &["The mission is underway.", P2, "A new paragraph."],
+        )),
+    );
+    let v = env.check_one("car");
+    assert_eq!(
+        (v["significance"].as_str(), v["alert"].as_bool()),
+        (Some("major"), Some(true))
     );
 }
 

@@ -42,7 +42,10 @@ fn log_lists_versions_and_checks() {
         lines[1].starts_with("  v1 ") && lines[1].ends_with("200  first capture"),
         "{text}"
     );
-    assert!(lines[2].ends_with("200  1 block edited"), "{text}");
+    assert!(
+        lines[2].ends_with("200  1 block edited in ¶1: \"$40 million\" → \"$60 million\""),
+        "{text}"
+    );
     assert!(lines[3].ends_with("200  1 block added"), "{text}");
     assert!(
         lines[4].starts_with("  4 checks (0 with errors), last ")
@@ -190,7 +193,7 @@ fn demo_runs_offline_and_shows_each_kind_of_change() {
         "[-[inaudible]-]{+the African Union+}",
         "+ pingback from example.org: 'CAR Latest-France Cuts Forces, Africa Union Steps In | World News Digest'",
         "+ comment by Laura: 'Daniel – the statement has since been updated to $60 million",
-        "1 new comment, 1 new pingback from example.org",
+        "1 new comment; 1 new pingback from example.org",
         "✗ page gone (HTTP 404)",
         "→ redirected: ",
         "schedules/",

@@ -155,7 +155,10 @@ fn lifecycle_first_unchanged_edit_gone_back_redirect() {
     );
     assert!(versions[2].gone);
     assert_eq!(store.report_changes(&versions[1]).unwrap().len(), 1);
-    assert_eq!(versions[1].summary.as_deref(), Some("1 block edited"));
+    assert_eq!(
+        versions[1].summary.as_deref(),
+        Some("1 block edited in ¶1: \"four.\" → \"five.\"")
+    );
 }
 
 #[test]

@@ -2,9 +2,10 @@
 
 use super::{Context, Failure, Outcome};
 use crate::check::diff_versions;
-use crate::model::{BlockKind, summarize};
+use crate::model::BlockKind;
 use crate::report::terminal::render_changes;
 use crate::store::{Store, Version};
+use crate::summary::summarize;
 use std::io::Write;
 
 fn versions_of(store: &Store, name: &str) -> Result<Vec<Version>, Failure> {

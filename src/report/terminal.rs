@@ -2,7 +2,8 @@
 //! each change, with edited blocks shown as a word-level inline diff.
 
 use crate::check::CheckResult;
-use crate::model::{Change, ReaderResponse, ResponseKind, host_of, summarize};
+use crate::model::{Change, ReaderResponse, ResponseKind, host_of};
+use crate::summary::summarize;
 use similar::{Algorithm, ChangeTag, TextDiff};
 use std::time::{Duration, Instant};
 
@@ -237,7 +238,7 @@ pub fn render_result(r: &CheckResult, style: Style) -> String {
                 style.paint(BOLD, &r.watch),
                 versions,
                 style.paint(DIM, &r.url),
-                summarize(&r.changes),
+                r.summary,
                 render_changes(&r.changes, style)
             )
         }
@@ -245,7 +246,7 @@ pub fn render_result(r: &CheckResult, style: Style) -> String {
             let extra = if r.changes.is_empty() {
                 String::new()
             } else {
-                format!(" — {}", summarize(&r.changes))
+                format!(" — {}", r.summary)
             };
             format!(
                 "{} {}  first capture, v{}{extra}  {}\n",
@@ -330,10 +331,13 @@ mod tests {
                 },
             ],
             error: None,
+            summary: "1 block added; now redirects to http://y/".into(),
+            significance: None,
+            alert: true,
         };
         assert_eq!(
             render_result(&r, PLAIN),
-            "● car  v1 → v2  http://x/\n  1 block added, now redirects to http://y/\n  + ¶4  New para.\n  → redirected: http://x/ → http://y/\n"
+            "● car  v1 → v2  http://x/\n  1 block added; now redirects to http://y/\n  + ¶4  New para.\n  → redirected: http://x/ → http://y/\n"
         );
     }
 }

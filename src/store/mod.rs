@@ -81,6 +81,8 @@ pub struct CheckRecord<'a> {
     pub base_version_id: Option<i64>,
     pub changes: &'a [Change],
     pub summary: &'a str,
+    /// `minor`, `moderate` or `major`, for a check with changes.
+    pub significance: Option<&'a str>,
     pub error: Option<&'a str>,
 }
 
@@ -592,9 +594,9 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
         && let Some(vid) = version_id
     {
         tx.execute(
-            "INSERT INTO reports (watch_id, check_id, version_id, base_version_id, created_at, summary)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![wid, check_id, vid, rec.base_version_id, rec.checked_at, rec.summary],
+            "INSERT INTO reports (watch_id, check_id, version_id, base_version_id, created_at, summary, significance)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![wid, check_id, vid, rec.base_version_id, rec.checked_at, rec.summary, rec.significance],
         )?;
         let report_id = tx.last_insert_rowid();
         for (seq, c) in rec.changes.iter().enumerate() {

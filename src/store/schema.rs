@@ -84,4 +84,8 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX changes_type ON changes(type);
     "#,
+    // 2: how much each report matters.
+    r#"
+    ALTER TABLE reports ADD COLUMN significance TEXT;
+    "#,
 ];

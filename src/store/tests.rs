@@ -36,6 +36,7 @@ fn record(store: &mut Store, r: &Response, page: Option<&Page>) -> Recorded {
             base_version_id: None,
             changes: &[],
             summary: "",
+            significance: None,
             error: None,
         })
         .unwrap()
@@ -139,6 +140,7 @@ fn a_failed_transaction_leaves_nothing() {
         base_version_id: None,
         changes: &[],
         summary: "",
+        significance: None,
         error: None,
     });
     assert!(err.is_err());
