@@ -3,7 +3,6 @@
 
 use crate::check::CheckResult;
 use crate::model::{Change, ReaderResponse, ResponseKind, host_of};
-use crate::summary::summarize;
 use similar::{Algorithm, ChangeTag, TextDiff};
 use std::time::{Duration, Instant};
 
