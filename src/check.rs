@@ -11,10 +11,11 @@ use crate::fetch::Fetcher;
 use crate::model::{Change, Page, Response};
 use crate::store::{CheckRecord, NewVersion, Outcome, Prior, Store, Version};
 use crate::summary::{Significance, report_significance, summarize};
+use crate::volatile::{VolatileRule, learn, strip};
 use anyhow::Result;
 use serde::Serialize;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// What a check found, as printed by `check --json` (a public contract).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -56,7 +57,13 @@ pub fn is_gone(status: u16) -> bool {
 
 /// Decide what a response means. `base_page` is the page of `prior.base`
 /// extracted with the current rules.
-pub fn decide(prior: &Prior, base_page: Option<&Page>, resp: &Response, rules: &Rules) -> Decision {
+pub fn decide(
+    prior: &Prior,
+    base_page: Option<&Page>,
+    resp: &Response,
+    rules: &Rules,
+    volatile: &[VolatileRule],
+) -> Decision {
     let first = prior.latest.is_none();
     let new_or_changed = if first {
         Outcome::FirstCapture
@@ -111,7 +118,7 @@ pub fn decide(prior: &Prior, base_page: Option<&Page>, resp: &Response, rules: &
         });
     }
     if let Some(base) = base_page {
-        changes.extend(compare(base, &page));
+        changes.extend(compare(&strip(base, volatile), &strip(&page, volatile)));
     }
     if changes.is_empty() {
         Decision {
@@ -190,14 +197,35 @@ pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// Record the outcome of one fetch and say what happened.
+/// What to do with a fetch.
+#[derive(Debug)]
+pub enum Step {
+    /// Recorded; here is what happened.
+    Done(CheckResult),
+    /// The page seems to have changed: fetch it again after `delay` and
+    /// hand both responses back (`confirmation` of [`process`]).
+    Confirm { first: Response, delay: Duration },
+}
+
+fn has_text_changes(changes: &[Change]) -> bool {
+    changes.iter().any(|c| {
+        matches!(
+            c,
+            Change::TextEdited { .. } | Change::TextAdded { .. } | Change::TextRemoved { .. }
+        )
+    })
+}
+
+/// Record the outcome of one fetch and say what happened. `confirmation`
+/// is the first response when `fetched` is the confirming re-fetch.
 pub fn process(
     store: &mut Store,
     watch: &Watch,
     fetched: Result<Response, String>,
+    confirmation: Option<Response>,
     checked_at: &str,
     duration_ms: u64,
-) -> CheckResult {
+) -> Step {
     let mut result = CheckResult {
         watch: watch.name.clone(),
         url: watch.url.clone(),
@@ -212,18 +240,35 @@ pub fn process(
         significance: None,
         alert: false,
     };
-    let recorded = (|| -> Result<()> {
+    // A failed confirming fetch leaves the first response to record.
+    let fetched = match (fetched, confirmation) {
+        (Err(_), Some(first)) => Ok((first, true)),
+        (Ok(second), Some(first)) => {
+            if let Err(e) = learn_volatile(store, watch, &first, &second, checked_at) {
+                result.error = Some(format!("archive: {e:#}"));
+                return Step::Done(result);
+            }
+            Ok((second, true))
+        }
+        (other, None) => other.map(|r| (r, false)),
+    };
+    let recorded = (|| -> Result<Option<Step>> {
         let prior = store.prior(&watch.name)?;
         result.version = prior.latest.as_ref().map(|v| v.number);
-        let (decision, resp) = match &fetched {
-            Ok(resp) => {
+        let volatile: Vec<VolatileRule> = store
+            .volatile_rules(&watch.name)?
+            .into_iter()
+            .map(|l| l.rule)
+            .collect();
+        let (mut decision, resp) = match &fetched {
+            Ok((resp, _)) => {
                 result.http_status = Some(resp.status);
                 let base_page = match &prior.base {
                     Some(v) => page_under_rules(store, v, &watch.rules)?,
                     None => None,
                 };
                 (
-                    decide(&prior, base_page.as_ref(), resp, &watch.rules),
+                    decide(&prior, base_page.as_ref(), resp, &watch.rules, &volatile),
                     Some(resp),
                 )
             }
@@ -237,6 +282,28 @@ pub fn process(
                 None,
             ),
         };
+        if let (Ok((resp, confirmed)), Some(delay)) = (&fetched, watch.confirm)
+            && !confirmed
+            && decision.outcome == Outcome::Changed
+            && has_text_changes(&decision.changes)
+        {
+            return Ok(Some(Step::Confirm {
+                first: resp.clone(),
+                delay,
+            }));
+        }
+        if watch.compare_last > 1
+            && decision.outcome == Outcome::Changed
+            && let Some(Some(page)) = &decision.new_version
+            && matches_earlier(store, watch, &prior, page, &volatile)?
+        {
+            decision = Decision {
+                outcome: Outcome::Unchanged,
+                changes: vec![],
+                new_version: None,
+                error: None,
+            };
+        }
         let summary = summarize(&decision.changes);
         let significance = report_significance(&decision.changes);
         let new_version = match &decision.new_version {
@@ -267,21 +334,96 @@ pub fn process(
         result.version = rec.version;
         result.previous_version = rec.previous_version;
         result.changes = decision.changes;
-        Ok(())
+        Ok(None)
     })();
-    if let Err(e) = recorded {
-        result.outcome = Outcome::Error.as_str();
-        result.changes.clear();
-        result.summary = summarize(&[]);
-        result.significance = None;
-        result.alert = false;
-        result.error = Some(format!("archive: {e:#}"));
+    match recorded {
+        Ok(Some(step)) => step,
+        Ok(None) => Step::Done(result),
+        Err(e) => {
+            result.outcome = Outcome::Error.as_str();
+            result.changes.clear();
+            result.summary = summarize(&[]);
+            result.significance = None;
+            result.alert = false;
+            result.error = Some(format!("archive: {e:#}"));
+            Step::Done(result)
+        }
     }
-    result
+}
+
+/// Learn volatile blocks from two fetches made moments apart.
+fn learn_volatile(
+    store: &mut Store,
+    watch: &Watch,
+    first: &Response,
+    second: &Response,
+    at: &str,
+) -> Result<()> {
+    if !(200..300).contains(&first.status) || !(200..300).contains(&second.status) {
+        return Ok(());
+    }
+    let known: Vec<VolatileRule> = store
+        .volatile_rules(&watch.name)?
+        .into_iter()
+        .map(|l| l.rule)
+        .collect();
+    let (a, b) = (extract(first, &watch.rules), extract(second, &watch.rules));
+    let (a, b) = (strip(&a, &known), strip(&b, &known));
+    let learned = learn(&a, &b);
+    if learned.is_empty() {
+        return Ok(());
+    }
+    let diff = crate::compare::compare_blocks(
+        &a.blocks.iter().map(|b| b.text.as_str()).collect::<Vec<_>>(),
+        &b.blocks.iter().map(|b| b.text.as_str()).collect::<Vec<_>>(),
+    );
+    let example = summarize(&diff);
+    let with_examples: Vec<(VolatileRule, String)> =
+        learned.into_iter().map(|r| (r, example.clone())).collect();
+    // The watch exists: a suspected change needs an earlier version.
+    store.add_volatile_rules(&watch.name, &with_examples, at)
+}
+
+/// Whether `page` is the same as one of the watch's recent versions (for
+/// `compare_last`: a page flipping between states is not news).
+fn matches_earlier(
+    store: &Store,
+    watch: &Watch,
+    prior: &Prior,
+    page: &Page,
+    volatile: &[VolatileRule],
+) -> Result<bool> {
+    let versions = store.versions(&watch.name)?;
+    let base_id = prior.base.as_ref().map(|v| v.id);
+    let new = strip(page, volatile);
+    for v in versions
+        .iter()
+        .rev()
+        .filter(|v| !v.gone && Some(v.id) != base_id)
+        .take(watch.compare_last.saturating_sub(1))
+    {
+        if let Some(old) = page_under_rules(store, v, &watch.rules)?
+            && compare(&strip(&old, volatile), &new).is_empty()
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// One finished fetch, as the check loop sees it.
+struct Fetched {
+    index: usize,
+    result: Result<Response, String>,
+    /// Set when this fetch confirms an earlier one.
+    first: Option<Response>,
+    checked_at: String,
+    ms: u64,
 }
 
 /// Check `watches` with at most `concurrency` fetches in flight, recording
-/// each result as it arrives and handing it to `on_result`.
+/// each result as it arrives and handing it to `on_result`. A suspected
+/// text change is confirmed by a second fetch before it is reported.
 pub async fn run_checks(
     store: &mut Store,
     fetcher: &Fetcher,
@@ -291,26 +433,57 @@ pub async fn run_checks(
 ) -> Vec<CheckResult> {
     let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut set = tokio::task::JoinSet::new();
-    for (i, w) in watches.iter().enumerate() {
+    let spawn = |set: &mut tokio::task::JoinSet<Fetched>,
+                 index: usize,
+                 first: Option<(Response, Duration, String)>| {
         let fetcher = fetcher.clone();
-        let url = w.url.clone();
+        let url = watches[index].url.clone();
         let sem = sem.clone();
         set.spawn(async move {
+            let (first, checked_at) = match first {
+                Some((resp, delay, at)) => {
+                    tokio::time::sleep(delay).await;
+                    (Some(resp), Some(at))
+                }
+                None => (None, None),
+            };
             let _permit = sem.acquire_owned().await;
-            let checked_at = now_rfc3339();
+            let checked_at = checked_at.unwrap_or_else(now_rfc3339);
             let start = Instant::now();
-            let r = fetcher.fetch(&url).await.map_err(|e| e.to_string());
-            (i, r, checked_at, start.elapsed().as_millis() as u64)
+            let result = fetcher.fetch(&url).await.map_err(|e| e.to_string());
+            Fetched {
+                index,
+                result,
+                first,
+                checked_at,
+                ms: start.elapsed().as_millis() as u64,
+            }
         });
+    };
+    for i in 0..watches.len() {
+        spawn(&mut set, i, None);
     }
     let mut results = Vec::with_capacity(watches.len());
     while let Some(joined) = set.join_next().await {
-        let Ok((i, fetched, checked_at, ms)) = joined else {
+        let Ok(f) = joined else {
             continue;
         };
-        let r = process(store, &watches[i], fetched, &checked_at, ms);
-        on_result(&r);
-        results.push(r);
+        match process(
+            store,
+            &watches[f.index],
+            f.result,
+            f.first,
+            &f.checked_at,
+            f.ms,
+        ) {
+            Step::Done(r) => {
+                on_result(&r);
+                results.push(r);
+            }
+            Step::Confirm { first, delay } => {
+                spawn(&mut set, f.index, Some((first, delay, f.checked_at)))
+            }
+        }
     }
     results
 }

@@ -63,8 +63,12 @@ pub enum Command {
         name: String,
         version: Option<i64>,
         /// Print the archived response body exactly as received
-        #[arg(long)]
+        #[arg(long, conflicts_with = "volatile")]
         raw: bool,
+        /// List the text redline learned to ignore on this page because it
+        /// changes on its own (timestamps, counters, rotating slots)
+        #[arg(long)]
+        volatile: bool,
     },
     /// The configured watches with their last check and version count
     Watches,

@@ -26,6 +26,12 @@ pub struct Watch {
     /// Changes below this significance are archived and reported but do
     /// not alert.
     pub min_significance: Significance,
+    /// Re-fetch a page that seems to have changed after this delay, to
+    /// tell real edits from text that changes on its own (`None`: don't).
+    pub confirm: Option<std::time::Duration>,
+    /// Compare with this many recent versions: a page flipping between
+    /// states it had before is not reported.
+    pub compare_last: usize,
     /// Where the watch is defined, for messages.
     pub file: PathBuf,
     pub line: usize,
@@ -116,6 +122,9 @@ struct RawWatch {
     #[serde(default)]
     ignore_text: Vec<Spanned<String>>,
     min_significance: Option<Spanned<String>>,
+    confirm: Option<Spanned<bool>>,
+    confirm_delay: Option<Spanned<String>>,
+    compare_last: Option<Spanned<i64>>,
 }
 
 const FILE_KEYS: &[&str] = &["cron", "watch"];
@@ -127,7 +136,30 @@ const WATCH_KEYS: &[&str] = &[
     "ignore",
     "ignore_text",
     "min_significance",
+    "confirm",
+    "confirm_delay",
+    "compare_last",
 ];
+
+/// How long redline waits before re-fetching a page that seems to have
+/// changed.
+pub const DEFAULT_CONFIRM_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A duration like "500ms", "2s", "5m" or "1h".
+pub fn parse_duration(s: &str) -> Option<std::time::Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let ms = match unit.trim() {
+        "ms" => n,
+        "s" => n.checked_mul(1000)?,
+        "m" => n.checked_mul(60_000)?,
+        "h" => n.checked_mul(3_600_000)?,
+        _ => return None,
+    };
+    Some(std::time::Duration::from_millis(ms))
+}
 
 /// Where to look for config when `--config` is not given: `./schedules`
 /// when it exists, else the platform config dir.
@@ -329,6 +361,38 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
                     }
                 },
             };
+            let confirm = match (&w.confirm, &w.confirm_delay) {
+                (Some(c), _) if !*c.get_ref() => None,
+                (_, Some(d)) => match parse_duration(d.get_ref()) {
+                    Some(d) if d <= std::time::Duration::from_secs(600) => Some(d),
+                    _ => {
+                        errors.push(at(
+                            d.span(),
+                            format!(
+                                "key `confirm_delay`: `{}` is not a duration up to 10m",
+                                d.get_ref()
+                            ),
+                            Some("write e.g. \"500ms\", \"2s\" or \"1m\"".into()),
+                        ));
+                        None
+                    }
+                },
+                _ => Some(DEFAULT_CONFIRM_DELAY),
+            };
+            let compare_last = match &w.compare_last {
+                None => 1,
+                Some(n) => match usize::try_from(*n.get_ref()) {
+                    Ok(k) if (1..=50).contains(&k) => k,
+                    _ => {
+                        errors.push(at(
+                            n.span(),
+                            format!("key `compare_last`: {} is out of range", n.get_ref()),
+                            Some("use a number of versions from 1 to 50".into()),
+                        ));
+                        1
+                    }
+                },
+            };
             let strings =
                 |v: &[Spanned<String>]| v.iter().map(|s| s.get_ref().clone()).collect::<Vec<_>>();
             rules.fingerprint = crate::extract::fingerprint(
@@ -361,6 +425,8 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
                     rules,
                     schedule,
                     min_significance,
+                    confirm,
+                    compare_last,
                     file: file.clone(),
                     line,
                 });

@@ -18,3 +18,4 @@ pub mod schedule;
 pub mod serve;
 pub mod store;
 pub mod summary;
+pub mod volatile;

@@ -16,6 +16,9 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Replace `{{SEQ}}` in the body with a number that grows with every
+    /// request (a page whose visible text changes on its own).
+    pub dynamic: bool,
 }
 
 impl Reply {
@@ -29,6 +32,7 @@ impl Reply {
             status,
             headers: vec![("Content-Type".into(), content_type.into())],
             body: body.into(),
+            dynamic: false,
         }
     }
 
@@ -38,6 +42,15 @@ impl Reply {
             status,
             headers: vec![("Location".into(), location.into())],
             body: Vec::new(),
+            dynamic: false,
+        }
+    }
+
+    /// An HTML page in which `{{SEQ}}` counts requests.
+    pub fn dynamic_html(template: impl Into<Vec<u8>>) -> Reply {
+        Reply {
+            dynamic: true,
+            ..Reply::html(template)
         }
     }
 
@@ -152,11 +165,16 @@ fn serve_one(mut stream: TcpStream, routes: &Routes, hits: &Hits) -> std::io::Re
     if let Ok(mut h) = hits.lock() {
         h.push((path.clone(), head.to_string()));
     }
-    let reply = routes
+    let mut reply = routes
         .read()
         .ok()
         .and_then(|m| m.get(&path).cloned())
         .unwrap_or_else(|| Reply::status(404));
+    if reply.dynamic {
+        let seq = hits.lock().map(|h| h.len()).unwrap_or(0);
+        let body = String::from_utf8_lossy(&reply.body).replace("{{SEQ}}", &seq.to_string());
+        reply.body = body.into_bytes();
+    }
     let mut out = format!("HTTP/1.1 {} {}\r\n", reply.status, reason(reply.status));
     for (k, v) in &reply.headers {
         out.push_str(&format!("{k}: {v}\r\n"));
@@ -170,4 +188,31 @@ fn serve_one(mut stream: TcpStream, routes: &Routes, hits: &Hits) -> std::io::Re
         stream.write_all(&reply.body)?;
     }
     stream.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(addr: &str, path: &str) -> String {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn dynamic_replies_count_requests() {
+        let srv = SiteServer::start().unwrap();
+        srv.set("/d", Reply::dynamic_html("seq={{SEQ}}"));
+        srv.set("/s", Reply::html("seq={{SEQ}}"));
+        let addr = srv.url("").trim_start_matches("http://").to_string();
+        let a = get(&addr, "/d");
+        let b = get(&addr, "/d");
+        assert!(a.ends_with("seq=1") && b.ends_with("seq=2"), "{a} / {b}");
+        assert!(get(&addr, "/s").ends_with("seq={{SEQ}}"));
+        assert_eq!(srv.hits(), vec!["/d", "/d", "/s"]);
+    }
 }

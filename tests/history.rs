@@ -197,6 +197,7 @@ fn demo_runs_offline_and_shows_each_kind_of_change() {
         "✗ page gone (HTTP 404)",
         "→ redirected: ",
         "schedules/",
+        "(learned for car-support: ignore blocks like “Page refreshed at … EST”",
     ] {
         assert!(
             text.contains(needle),

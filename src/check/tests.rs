@@ -3,7 +3,9 @@ use crate::config::parse_sources;
 use std::path::PathBuf;
 
 fn watch(extra: &str) -> Watch {
-    let src = format!("[[watch]]\nname = \"w\"\nurl = \"http://127.0.0.1:1/a\"\n{extra}");
+    let src = format!(
+        "[[watch]]\nname = \"w\"\nurl = \"http://127.0.0.1:1/a\"\nconfirm = false\n{extra}"
+    );
     parse_sources(&[(PathBuf::from("t.toml"), src)])
         .unwrap()
         .watches
@@ -25,7 +27,10 @@ fn resp(status: u16, body: &str, final_url: &str) -> Response {
 const A: &str = "http://127.0.0.1:1/a";
 
 fn run(store: &mut Store, w: &Watch, r: Response) -> CheckResult {
-    process(store, w, Ok(r), &now_rfc3339(), 1)
+    match process(store, w, Ok(r), None, &now_rfc3339(), 1) {
+        Step::Done(r) => r,
+        Step::Confirm { .. } => panic!("confirmation is off in these tests"),
+    }
 }
 
 #[test]
@@ -134,13 +139,16 @@ fn lifecycle_first_unchanged_edit_gone_back_redirect() {
     );
     assert_eq!(r.error.as_deref(), Some("HTTP 503 Service Unavailable"));
 
-    let r = process(
+    let Step::Done(r) = process(
         &mut store,
         &w,
         Err("connection refused".into()),
+        None,
         &now_rfc3339(),
         1,
-    );
+    ) else {
+        panic!("an error needs no confirmation")
+    };
     assert_eq!(
         (r.outcome, r.http_status, r.error.as_deref()),
         ("error", None, Some("connection refused"))
@@ -178,7 +186,7 @@ fn rule_edit_is_not_reported_as_a_page_edit() {
 #[test]
 fn first_capture_of_a_gone_page() {
     let prior = Prior::default();
-    let d = decide(&prior, None, &resp(410, "", A), &Rules::default());
+    let d = decide(&prior, None, &resp(410, "", A), &Rules::default(), &[]);
     assert_eq!(d.outcome, Outcome::FirstCapture);
     assert_eq!(d.changes, vec![Change::PageGone { status: 410 }]);
     assert_eq!(d.new_version, Some(None));

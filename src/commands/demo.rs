@@ -35,7 +35,7 @@ fn page(template: &str, step: usize) -> Reply {
         (step as u64 + 7).wrapping_mul(0x9e37_79b9_7f4a_7c15)
     );
     let timing = format!("0.{:03}s", 100 + step * 37);
-    Reply::html(
+    Reply::dynamic_html(
         template
             .replace("{{NONCE}}", &nonce)
             .replace("{{TIMING}}", &timing),
@@ -58,7 +58,7 @@ fn steps(server: &SiteServer) -> Vec<Step> {
             blog: page(BLOG[0], 1),
         },
         Step {
-            explain: "The pages are fetched again. Only invisible noise rotated (script nonces, hidden form tokens, timing comments): nothing to report.",
+            explain: "The pages are fetched again. Invisible noise rotated (script nonces, hidden form tokens, timing comments) and the statement's visible \"Page refreshed at\" time moved: redline re-fetched it, saw that line change on its own, learned to ignore it, and reports nothing.",
             statement: page(STATEMENT[0], 2),
             briefing: page(BRIEFING[0], 2),
             blog: page(BLOG[0], 2),
@@ -98,17 +98,17 @@ fn demo_watches(server: &SiteServer) -> Result<Vec<Watch>, Failure> {
 name = "car-support"
 url = "{statement}"
 select = ["#centerblock"]
+confirm_delay = "100ms"
 
 [[watch]]
 name = "briefing-2013-12-05"
 url = "{briefing}"
-select = ["#centerblock"]
+confirm_delay = "100ms"
 
 [[watch]]
 name = "blog-car-peacekeepers"
 url = "{blog}"
-select = ["article", "#comments"]
-ignore = ["#respond", ".comments-title"]
+confirm_delay = "100ms"
 "##,
         statement = server.url(STATEMENT_PATH),
         briefing = server.url(BRIEFING_PATH),
@@ -152,6 +152,14 @@ pub fn run(ctx: &Context) -> Outcome {
         results.sort_by_key(|r| watches.iter().position(|w| w.name == r.watch));
         for r in &results {
             print!("{}", render_result(r, style));
+        }
+        if i == 1 {
+            for learned in store.volatile_rules("car-support")? {
+                println!(
+                    "  (learned for car-support: ignore {}; see `redline show car-support --volatile`)",
+                    learned.rule.describe()
+                );
+            }
         }
     }
     print_history(&store, "car-support", style)?;

@@ -180,6 +180,29 @@ pub fn show(ctx: &Context, name: &str, version: Option<i64>, raw: bool) -> Outco
     Ok(())
 }
 
+pub fn volatile(ctx: &Context, name: &str) -> Outcome {
+    let store = ctx.open_store()?;
+    versions_of(&store, name)?;
+    let rules = store.volatile_rules(name)?;
+    if rules.is_empty() {
+        println!(
+            "{name}: no volatile text learned (nothing on the page changed on its own between two fetches)"
+        );
+        return Ok(());
+    }
+    let mut out = format!("{name}: text ignored because it changes on its own\n");
+    for r in rules {
+        out.push_str(&format!(
+            "  {}  (learned {}; the re-fetch showed: {})\n",
+            r.rule.describe(),
+            r.learned_at,
+            r.example
+        ));
+    }
+    print!("{out}");
+    Ok(())
+}
+
 pub fn watches(ctx: &Context) -> Outcome {
     let config = ctx.load_config()?;
     let store = ctx.open_store()?;

@@ -86,7 +86,15 @@ pub fn run(cli: Cli) -> ExitCode {
             to,
             json,
         } => history::diff(&ctx, &name, from, to, json),
-        Command::Show { name, version, raw } => history::show(&ctx, &name, version, raw),
+        Command::Show {
+            name,
+            version: _,
+            raw: _,
+            volatile: true,
+        } => history::volatile(&ctx, &name),
+        Command::Show {
+            name, version, raw, ..
+        } => history::show(&ctx, &name, version, raw),
         Command::Watches => history::watches(&ctx),
         Command::Demo => demo::run(&ctx),
     };

@@ -9,6 +9,7 @@ mod schema;
 
 use crate::extract::sha256_hex;
 use crate::model::{Change, Hop, Page, Response};
+use crate::volatile::VolatileRule;
 use anyhow::{Context, Result, anyhow, bail};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use std::path::{Path, PathBuf};
@@ -115,6 +116,14 @@ pub struct CheckRow {
     pub http_status: Option<u16>,
     pub version: Option<i64>,
     pub error: Option<String>,
+}
+
+/// A volatile-text rule as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LearnedRule {
+    pub rule: VolatileRule,
+    pub learned_at: String,
+    pub example: String,
 }
 
 /// The raw evidence of a version.
@@ -389,6 +398,58 @@ impl Store {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
+    }
+
+    /// The volatile-text rules learned for a watch, oldest first, with when
+    /// and from what they were learned.
+    pub fn volatile_rules(&self, name: &str) -> Result<Vec<LearnedRule>> {
+        let Some(wid) = self.watch_id(name)? else {
+            return Ok(Vec::new());
+        };
+        let mut stmt = self
+            .conn
+            .prepare("SELECT rule, learned_at, example FROM volatile_rules WHERE watch_id = ?1 ORDER BY learned_at, rule")?;
+        let rows = stmt.query_map([wid], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (rule, learned_at, example) = row?;
+            // A rule this version cannot read is skipped, not fatal.
+            if let Ok(rule) = serde_json::from_str(&rule) {
+                out.push(LearnedRule {
+                    rule,
+                    learned_at,
+                    example,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Remember volatile-text rules for an existing watch.
+    pub fn add_volatile_rules(
+        &mut self,
+        name: &str,
+        rules: &[(VolatileRule, String)],
+        at: &str,
+    ) -> Result<()> {
+        let Some(wid) = self.watch_id(name)? else {
+            bail!("no watch `{name}` in the archive");
+        };
+        let tx = self.conn.transaction()?;
+        for (rule, example) in rules {
+            tx.execute(
+                "INSERT OR IGNORE INTO volatile_rules (watch_id, rule, learned_at, example) VALUES (?1, ?2, ?3, ?4)",
+                params![wid, serde_json::to_string(rule)?, at, example],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     fn blob(&self, hash: &str) -> Result<Vec<u8>> {

@@ -88,4 +88,14 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE reports ADD COLUMN significance TEXT;
     "#,
+    // 3: visible text learned to change on its own, per watch.
+    r#"
+    CREATE TABLE volatile_rules (
+        watch_id   INTEGER NOT NULL REFERENCES watches(id),
+        rule       TEXT NOT NULL,       -- JSON VolatileRule
+        learned_at TEXT NOT NULL,
+        example    TEXT NOT NULL,       -- what the two fetches showed
+        PRIMARY KEY (watch_id, rule)
+    ) WITHOUT ROWID;
+    "#,
 ];

@@ -1,0 +1,170 @@
+//! Visible text that changes on its own is learned and never alerts;
+//! changes that survive the confirming re-fetch are reported.
+
+mod common;
+
+use common::Env;
+use redline::serve::Reply;
+use serde_json::json;
+
+const P1: &str = "The United States is providing $40 million to support the mission.";
+const P1B: &str = "The United States is providing $60 million to support the mission.";
+
+fn page(body: &str) -> String {
+    format!(
+        "<html><head><title>Briefing</title></head><body><div id=\"main\"><h1>Daily Press Briefing</h1>{body}\
+         <p>Page generated at 10:31:{{{{SEQ}}}} by server {{{{SEQ}}}}</p><p>Visitors today: 1,2{{{{SEQ}}}}</p></div></body></html>"
+    )
+}
+
+fn watch(env: &Env, extra: &str) {
+    env.config(&format!(
+        "[[watch]]\nname = \"b\"\nurl = \"{{base}}/b\"\nconfirm_delay = \"50ms\"\n{extra}"
+    ));
+}
+
+#[test]
+fn visible_timestamps_are_learned_and_then_ignored() {
+    let env = Env::new();
+    watch(&env, "");
+    env.serve("/b", Reply::dynamic_html(page(&format!("<p>{P1}</p>"))));
+    assert_eq!(env.check_one("b")["outcome"], "first_capture");
+
+    // The timestamp and counter moved: suspected, re-fetched, found to move
+    // on their own, learned, not reported.
+    let v = env.check_one("b");
+    assert_eq!(v["outcome"], "unchanged", "{v}");
+    assert_eq!(env.server.hits().len(), 3, "one confirming re-fetch");
+
+    let out = env
+        .cmd()
+        .args(["show", "b", "--volatile"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("blocks starting “Page generated at …”"),
+        "{text}"
+    );
+    assert!(
+        text.contains("blocks starting “Visitors today: …”"),
+        "{text}"
+    );
+
+    // Learned rules apply at once: no more re-fetches for this noise.
+    assert_eq!(env.check_one("b")["outcome"], "unchanged");
+    assert_eq!(env.server.hits().len(), 4);
+
+    // A real edit among the noise survives the confirmation.
+    env.serve("/b", Reply::dynamic_html(page(&format!("<p>{P1B}</p>"))));
+    let v = env.check_one("b");
+    assert_eq!(v["outcome"], "changed");
+    assert_eq!(
+        v["changes"],
+        json!([{"type": "text_edited", "block": 2, "old_block": 2, "before": P1, "after": P1B}])
+    );
+    assert_eq!(
+        env.server.hits().len(),
+        6,
+        "the edit was confirmed by a re-fetch"
+    );
+}
+
+#[test]
+fn confirmation_can_be_turned_off() {
+    let env = Env::new();
+    env.config("[[watch]]\nname = \"b\"\nurl = \"{base}/b\"\nconfirm = false\n");
+    env.serve("/b", Reply::dynamic_html(page(&format!("<p>{P1}</p>"))));
+    env.check_one("b");
+    let v = env.check_one("b");
+    assert_eq!(
+        v["outcome"], "changed",
+        "without confirmation the timestamp is news: {v}"
+    );
+    assert_eq!(env.server.hits().len(), 2);
+}
+
+#[test]
+fn compare_last_absorbs_a_page_flipping_between_states() {
+    let env = Env::new();
+    let body = |banner: &str| {
+        format!("<html><body><div id=main><p>{banner}</p><p>{P1}</p></div></body></html>")
+    };
+    env.config(
+        "[[watch]]\nname = \"ab\"\nurl = \"{base}/ab\"\nconfirm = false\ncompare_last = 3\n",
+    );
+    env.serve(
+        "/ab",
+        Reply::html(body("Donate to our annual appeal today, every gift helps")),
+    );
+    env.check_one("ab");
+    env.serve(
+        "/ab",
+        Reply::html(body(
+            "Sign up for our weekly newsletter about Africa policy",
+        )),
+    );
+    // The first flip is news: B was never seen.
+    assert_eq!(env.check_one("ab")["outcome"], "changed");
+    // Back to A, then B again: both seen within the last 3 versions.
+    env.serve(
+        "/ab",
+        Reply::html(body("Donate to our annual appeal today, every gift helps")),
+    );
+    assert_eq!(env.check_one("ab")["outcome"], "unchanged");
+    env.serve(
+        "/ab",
+        Reply::html(body(
+            "Sign up for our weekly newsletter about Africa policy",
+        )),
+    );
+    assert_eq!(env.check_one("ab")["outcome"], "unchanged");
+    // Something new is still reported.
+    env.serve(
+        "/ab",
+        Reply::html(body(
+            "A brand new banner nobody has seen before, really new",
+        )),
+    );
+    assert_eq!(env.check_one("ab")["outcome"], "changed");
+}
+
+#[test]
+fn ignore_text_leaves_comparison_and_reports_alike() {
+    let env = Env::new();
+    env.config("[[watch]]\nname = \"b\"\nurl = \"{base}/b\"\nignore_text = ['Last updated: .*']\n");
+    let body = |t: &str| {
+        format!("<html><body><div id=main><p>{P1}</p><p>Last updated: {t}</p></div></body></html>")
+    };
+    env.serve("/b", Reply::html(body("10:00")));
+    env.check_one("b");
+    env.serve("/b", Reply::html(body("11:00")));
+    assert_eq!(env.check_one("b")["outcome"], "unchanged");
+    let out = env.cmd().args(["show", "b"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(P1) && !text.contains("Last updated"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_noise_options_are_config_errors() {
+    let env = Env::new();
+    env.config("[[watch]]\nname = \"b\"\nurl = \"{base}/b\"\nconfirm_delay = \"soon\"\ncompare_last = 0\nmin_significance = \"huge\"\n");
+    let out = env.cmd().arg("check").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("watches.toml:4:17: key `confirm_delay`: `soon` is not a duration"),
+        "{err}"
+    );
+    assert!(
+        err.contains("watches.toml:5:16: key `compare_last`: 0 is out of range"),
+        "{err}"
+    );
+    assert!(
+        err.contains("watches.toml:6:20: key `min_significance`: unknown level `huge`"),
+        "{err}"
+    );
+}
