@@ -431,13 +431,15 @@ pub async fn run_checks(
     concurrency: usize,
     mut on_result: impl FnMut(&CheckResult),
 ) -> Vec<CheckResult> {
+    // Feeds with `track_new` add watches while the pass runs.
+    let mut watches: Vec<Watch> = watches.to_vec();
     let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut set = tokio::task::JoinSet::new();
     let spawn = |set: &mut tokio::task::JoinSet<Fetched>,
                  index: usize,
+                 url: String,
                  first: Option<(Response, Duration, String)>| {
         let fetcher = fetcher.clone();
-        let url = watches[index].url.clone();
         let sem = sem.clone();
         set.spawn(async move {
             let (first, checked_at) = match first {
@@ -460,32 +462,68 @@ pub async fn run_checks(
             }
         });
     };
-    for i in 0..watches.len() {
-        spawn(&mut set, i, None);
+    for (i, w) in watches.iter().enumerate() {
+        spawn(&mut set, i, w.url.clone(), None);
     }
     let mut results = Vec::with_capacity(watches.len());
     while let Some(joined) = set.join_next().await {
         let Ok(f) = joined else {
             continue;
         };
-        match process(
-            store,
-            &watches[f.index],
-            f.result,
-            f.first,
-            &f.checked_at,
-            f.ms,
-        ) {
+        let watch = &watches[f.index];
+        match process(store, watch, f.result, f.first, &f.checked_at, f.ms) {
             Step::Done(r) => {
+                let new_children = if watch.track_new {
+                    track_entries(store, watch, &r)
+                } else {
+                    Vec::new()
+                };
                 on_result(&r);
                 results.push(r);
+                for child in new_children {
+                    watches.push(child);
+                    let i = watches.len() - 1;
+                    spawn(&mut set, i, watches[i].url.clone(), None);
+                }
             }
             Step::Confirm { first, delay } => {
-                spawn(&mut set, f.index, Some((first, delay, f.checked_at)))
+                let url = watch.url.clone();
+                spawn(&mut set, f.index, url, Some((first, delay, f.checked_at)))
             }
         }
     }
     results
+}
+
+/// The watches a feed's new entries start (recorded in the archive, so
+/// later passes keep checking them).
+fn track_entries(store: &mut Store, feed: &Watch, r: &CheckResult) -> Vec<Watch> {
+    let mut out = Vec::new();
+    for c in &r.changes {
+        let Change::EntryAdded(e) = c else {
+            continue;
+        };
+        let Some(link) = e.link.as_deref() else {
+            continue;
+        };
+        // Only web pages: a feed may carry any kind of link.
+        let Ok(url) = reqwest::Url::parse(link) else {
+            continue;
+        };
+        if !matches!(url.scheme(), "http" | "https") {
+            continue;
+        }
+        let child = feed.tracked_child(url.as_str());
+        match store.add_tracked(&feed.name, &child.name, &child.url, &r.checked_at) {
+            Ok(true) => out.push(child),
+            Ok(false) => {}
+            Err(e) => eprintln!(
+                "warning: {}: cannot record tracked entry {link}: {e:#}",
+                feed.name
+            ),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -48,6 +48,14 @@ pub fn compare(old: &Page, new: &Page) -> Vec<Change> {
     let new_texts: Vec<&str> = new.blocks.iter().map(|b| b.text.as_str()).collect();
     changes.extend(compare_blocks(&old_texts, &new_texts));
     changes.extend(compare_responses(&old.responses, &new.responses));
+    // Feeds: new entries only (old ones fall off the end of every feed).
+    let seen: HashSet<&str> = old.entries.iter().map(|e| e.id.as_str()).collect();
+    changes.extend(
+        new.entries
+            .iter()
+            .filter(|e| !seen.contains(e.id.as_str()))
+            .map(|e| Change::EntryAdded(e.clone())),
+    );
     changes
 }
 

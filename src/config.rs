@@ -32,6 +32,8 @@ pub struct Watch {
     /// Compare with this many recent versions: a page flipping between
     /// states it had before is not reported.
     pub compare_last: usize,
+    /// For feeds: archive each new entry's page as a watch of its own.
+    pub track_new: bool,
     /// Where the watch is defined, for messages.
     pub file: PathBuf,
     pub line: usize,
@@ -43,6 +45,29 @@ pub struct Config {
     pub watches: Vec<Watch>,
     /// The files read, in order.
     pub files: Vec<PathBuf>,
+}
+
+impl Watch {
+    /// The watch a feed starts for one of its entries' pages: named after
+    /// the feed and the page, scheduled like the feed, default rules.
+    pub fn tracked_child(&self, url: &str) -> Watch {
+        let rules = Rules {
+            fingerprint: crate::extract::fingerprint(&[], &[], &[], false),
+            ..Rules::default()
+        };
+        Watch {
+            name: format!("{}--{}", self.name, name_from_url(url)),
+            url: url.to_string(),
+            rules,
+            schedule: self.schedule.clone(),
+            min_significance: self.min_significance,
+            confirm: Some(DEFAULT_CONFIRM_DELAY),
+            compare_last: 1,
+            track_new: false,
+            file: self.file.clone(),
+            line: self.line,
+        }
+    }
 }
 
 impl Config {
@@ -122,6 +147,8 @@ struct RawWatch {
     #[serde(default)]
     ignore_text: Vec<Spanned<String>>,
     min_significance: Option<Spanned<String>>,
+    kind: Option<Spanned<String>>,
+    track_new: Option<Spanned<bool>>,
     confirm: Option<Spanned<bool>>,
     confirm_delay: Option<Spanned<String>>,
     compare_last: Option<Spanned<i64>>,
@@ -139,6 +166,8 @@ const WATCH_KEYS: &[&str] = &[
     "confirm",
     "confirm_delay",
     "compare_last",
+    "kind",
+    "track_new",
 ];
 
 /// How long redline waits before re-fetching a page that seems to have
@@ -393,12 +422,42 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
                     }
                 },
             };
+            let feed = match &w.kind {
+                None => false,
+                Some(k) => match k.get_ref().as_str() {
+                    "page" => false,
+                    "feed" => true,
+                    other => {
+                        errors.push(at(
+                            k.span(),
+                            format!("key `kind`: unknown kind `{other}`"),
+                            Some(
+                                "use \"page\" (the default) or \"feed\" for RSS/Atom feeds".into(),
+                            ),
+                        ));
+                        false
+                    }
+                },
+            };
+            let track_new = w.track_new.as_ref().is_some_and(|t| *t.get_ref());
+            if let Some(t) = &w.track_new
+                && *t.get_ref()
+                && !feed
+            {
+                errors.push(at(
+                    t.span(),
+                    "key `track_new`: only feeds have new entries to track".into(),
+                    Some("add kind = \"feed\" to this watch".into()),
+                ));
+            }
+            rules.feed = feed;
             let strings =
                 |v: &[Spanned<String>]| v.iter().map(|s| s.get_ref().clone()).collect::<Vec<_>>();
             rules.fingerprint = crate::extract::fingerprint(
                 &strings(&w.select),
                 &strings(&w.ignore),
                 &strings(&w.ignore_text),
+                feed,
             );
             let (line, _) = line_col(src, wspan.start);
             if let Some((pfile, pline)) = seen.get(&name.0) {
@@ -427,6 +486,7 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
                     min_significance,
                     confirm,
                     compare_last,
+                    track_new,
                     file: file.clone(),
                     line,
                 });

@@ -101,6 +101,18 @@ pub struct ReaderResponse {
     pub text: String,
 }
 
+/// An entry of an RSS or Atom feed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FeedEntry {
+    /// The entry's guid or id, else its link, else its title.
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub link: Option<String>,
+    #[serde(default)]
+    pub date: Option<String>,
+}
+
 /// What a response means: the part of it redline compares.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Page {
@@ -113,6 +125,9 @@ pub struct Page {
     /// Comments, pingbacks and trackbacks, in document order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub responses: Vec<ReaderResponse>,
+    /// Entries, when the page is a feed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entries: Vec<FeedEntry>,
     /// Media type of the body (`text/html`, `application/pdf`, ...).
     #[serde(default)]
     pub mime: String,
@@ -217,6 +232,8 @@ pub enum Change {
         item: ReaderResponse,
         before: String,
     },
+    /// A feed has a new entry.
+    EntryAdded(FeedEntry),
     PingbackAdded(ReaderResponse),
     PingbackRemoved(ReaderResponse),
     TrackbackAdded(ReaderResponse),
@@ -252,6 +269,7 @@ impl Change {
             Change::CommentAdded(_) => "comment_added",
             Change::CommentRemoved(_) => "comment_removed",
             Change::CommentEdited { .. } => "comment_edited",
+            Change::EntryAdded(_) => "entry_added",
             Change::PingbackAdded(_) => "pingback_added",
             Change::PingbackRemoved(_) => "pingback_removed",
             Change::TrackbackAdded(_) => "trackback_added",

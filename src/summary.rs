@@ -199,6 +199,7 @@ pub fn significance(c: &Change) -> Significance {
         | Change::CommentAdded(_)
         | Change::CommentRemoved(_)
         | Change::CommentEdited { .. }
+        | Change::EntryAdded(_)
         | Change::PingbackAdded(_)
         | Change::PingbackRemoved(_)
         | Change::TrackbackAdded(_)
@@ -258,6 +259,18 @@ pub fn summarize(changes: &[Change]) -> String {
         if k > 0 {
             parts.push(format!("{} {what}", plural(k, "block", "blocks")));
         }
+    }
+    let entries: Vec<&str> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::EntryAdded(e) => Some(e.title.as_str()),
+            _ => None,
+        })
+        .collect();
+    match entries.as_slice() {
+        [] => {}
+        [t] => parts.push(format!("1 new entry: {}", quote(t))),
+        many => parts.push(format!("{} new entries", many.len())),
     }
     // Responses: one phrase per kind of change; a single new pingback or
     // trackback names the site that linked.

@@ -9,36 +9,33 @@ use std::io::Write;
 
 pub fn run(ctx: &Context, names: &[String], json: bool, concurrency: usize) -> Outcome {
     let config = ctx.load_config()?;
-    let watches: Vec<Watch> = if names.is_empty() {
-        config.watches.clone()
-    } else {
-        let mut picked = Vec::new();
-        for n in names {
-            match config.watch(n) {
-                Some(w) => picked.push(w.clone()),
-                None => {
-                    let known: Vec<&str> = config.watches.iter().map(|w| w.name.as_str()).collect();
-                    return Err(Failure::Usage(format!(
-                        "no watch named `{n}` in {} (configured: {})",
-                        ctx.config_path.display(),
-                        if known.is_empty() {
-                            "none".to_string()
-                        } else {
-                            known.join(", ")
-                        }
-                    )));
-                }
-            }
-        }
-        picked
-    };
-    if watches.is_empty() {
+    if config.watches.is_empty() {
         return Err(Failure::Usage(format!(
             "no watches configured in {}",
             ctx.config_path.display()
         )));
     }
     let mut store = ctx.open_store()?;
+    let all = with_tracked(&store, &config)?;
+    let watches: Vec<Watch> = if names.is_empty() {
+        all
+    } else {
+        let mut picked = Vec::new();
+        for n in names {
+            match all.iter().find(|w| &w.name == n) {
+                Some(w) => picked.push(w.clone()),
+                None => {
+                    let known: Vec<&str> = all.iter().map(|w| w.name.as_str()).collect();
+                    return Err(Failure::Usage(format!(
+                        "no watch named `{n}` in {} (configured: {})",
+                        ctx.config_path.display(),
+                        known.join(", ")
+                    )));
+                }
+            }
+        }
+        picked
+    };
     let fetcher = Fetcher::new(FetchOptions::default())?;
     let rt = runtime()?;
     let style = ctx.style;
@@ -63,6 +60,25 @@ pub fn run(ctx: &Context, names: &[String], json: bool, concurrency: usize) -> O
         println!("{}", tally(&results));
     }
     Ok(())
+}
+
+/// The configured watches plus the pages their feeds started tracking.
+fn with_tracked(
+    store: &crate::store::Store,
+    config: &crate::config::Config,
+) -> Result<Vec<Watch>, Failure> {
+    let mut watches = config.watches.clone();
+    for (name, url, feed) in store.tracked()? {
+        if watches.iter().any(|w| w.name == name) {
+            continue;
+        }
+        if let Some(parent) = config.watch(&feed) {
+            let mut child = parent.tracked_child(&url);
+            child.name = name;
+            watches.push(child);
+        }
+    }
+    Ok(watches)
 }
 
 /// "checked 3 watches: 1 changed, 1 unchanged, 1 first capture, 0 errors"

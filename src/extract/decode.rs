@@ -18,6 +18,18 @@ static META_CHARSET: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap_or_else(|e| unreachable!("static regex: {e}"))
 });
 
+static XML_ENCODING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i-u)^\s*<\?xml[^>]*?encoding\s*=\s*["']([a-z0-9_:.+-]+)"#)
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
+
+/// The encoding an XML declaration names, if any.
+pub fn xml_encoding(body: &[u8]) -> Option<&'static Encoding> {
+    let head = &body[..body.len().min(256)];
+    let label = XML_ENCODING.captures(head)?.get(1)?.as_bytes();
+    Encoding::for_label(label).filter(|e| *e != UTF_16LE && *e != UTF_16BE)
+}
+
 /// The charset parameter of a Content-Type header value, if any.
 pub fn header_charset(content_type: &str) -> Option<&str> {
     content_type.split(';').skip(1).find_map(|param| {
@@ -56,6 +68,9 @@ pub fn sniff(body: &[u8], content_type: Option<&str>, is_html: bool) -> &'static
         return enc;
     }
     if is_html && let Some(enc) = meta_charset(body) {
+        return enc;
+    }
+    if !is_html && let Some(enc) = xml_encoding(body) {
         return enc;
     }
     UTF_8
@@ -124,6 +139,14 @@ mod tests {
         let (text, enc) = decode(b"<p>ok \xff end</p>", None, true);
         assert_eq!(enc, UTF_8);
         assert_eq!(text, "<p>ok \u{fffd} end</p>");
+    }
+
+    #[test]
+    fn xml_declaration_names_the_encoding() {
+        let body =
+            b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss><title>\xe9t\xe9</title></rss>";
+        let (text, _) = decode(body, Some("application/rss+xml"), false);
+        assert!(text.contains("été"), "{text}");
     }
 
     #[test]

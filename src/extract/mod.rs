@@ -5,6 +5,7 @@
 
 mod content;
 pub mod decode;
+pub mod feed;
 mod html;
 mod meta;
 mod responses;
@@ -31,6 +32,9 @@ pub struct Rules {
     pub ignore: Vec<Selector>,
     /// Remove text matching these from every block and the title.
     pub ignore_text: Vec<Regex>,
+    /// Read the body as an RSS/Atom feed whatever its type says
+    /// (`kind = "feed"`); feeds with a feed type are read as feeds anyway.
+    pub feed: bool,
 }
 
 impl Rules {
@@ -43,7 +47,7 @@ impl Rules {
         let sel =
             |s: &String| Selector::parse(s).map_err(|e| format!("invalid CSS selector `{s}`: {e}"));
         Ok(Rules {
-            fingerprint: fingerprint(select, ignore, ignore_text),
+            fingerprint: fingerprint(select, ignore, ignore_text, false),
             select: select.iter().map(sel).collect::<Result<_, _>>()?,
             ignore: ignore.iter().map(sel).collect::<Result<_, _>>()?,
             ignore_text: ignore_text
@@ -52,13 +56,19 @@ impl Rules {
                     Regex::new(r).map_err(|e| format!("invalid regular expression `{r}`: {e}"))
                 })
                 .collect::<Result<_, _>>()?,
+            feed: false,
         })
     }
 }
 
 /// A short stable hash of the rule sources and the extractor version.
-pub fn fingerprint(select: &[String], ignore: &[String], ignore_text: &[String]) -> String {
-    let src = serde_json::json!([EXTRACTOR_VERSION, select, ignore, ignore_text]).to_string();
+pub fn fingerprint(
+    select: &[String],
+    ignore: &[String],
+    ignore_text: &[String],
+    feed: bool,
+) -> String {
+    let src = serde_json::json!([EXTRACTOR_VERSION, select, ignore, ignore_text, feed]).to_string();
     sha256_hex(src.as_bytes())[..16].to_string()
 }
 
@@ -66,17 +76,28 @@ pub fn fingerprint(select: &[String], ignore: &[String], ignore_text: &[String])
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum BodyKind {
     Html,
+    Feed,
     PlainText,
     Opaque,
 }
 
-fn body_kind(mime: &str, body: &[u8]) -> BodyKind {
+fn body_kind(mime: &str, body: &[u8], force_feed: bool) -> BodyKind {
     let head = &body[..body.len().min(1024)];
     // Binary content is binary whatever its label says.
     if head.contains(&0) || head.starts_with(b"%PDF-") || head.starts_with(b"\x89PNG") {
         return BodyKind::Opaque;
     }
+    if force_feed {
+        return BodyKind::Feed;
+    }
     match mime {
+        "application/rss+xml"
+        | "application/atom+xml"
+        | "application/rdf+xml"
+        | "application/feed+json" => BodyKind::Feed,
+        "application/xml" | "text/xml" if feed::looks_like_feed(&String::from_utf8_lossy(head)) => {
+            BodyKind::Feed
+        }
         "text/html" | "application/xhtml+xml" => BodyKind::Html,
         "text/plain" => BodyKind::PlainText,
         "" => {
@@ -85,6 +106,8 @@ fn body_kind(mime: &str, body: &[u8]) -> BodyKind {
                 .to_ascii_lowercase();
             if start.starts_with("<!doctype html") || start.starts_with("<html") {
                 BodyKind::Html
+            } else if feed::looks_like_feed(&start) {
+                BodyKind::Feed
             } else {
                 BodyKind::Opaque
             }
@@ -106,7 +129,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Interpret a response: the page redline compares.
 pub fn extract(resp: &Response, rules: &Rules) -> Page {
     let mime = resp.mime();
-    let kind = body_kind(&mime, &resp.body);
+    let kind = body_kind(&mime, &resp.body, rules.feed);
     let mut page = Page {
         mime: if mime.is_empty() && kind == BodyKind::Html {
             "text/html".into()
@@ -125,6 +148,12 @@ pub fn extract(resp: &Response, rules: &Rules) -> Page {
             page.meta = h.meta;
             page.blocks = h.blocks;
             page.responses = h.responses;
+        }
+        BodyKind::Feed => {
+            let (src, _) = decode::decode(&resp.body, resp.header("content-type"), false);
+            let f = feed::parse(&src);
+            page.title = f.title;
+            page.entries = f.entries;
         }
         BodyKind::PlainText => {
             let (src, _) = decode::decode(&resp.body, resp.header("content-type"), false);

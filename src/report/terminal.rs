@@ -208,6 +208,21 @@ pub fn render_changes(changes: &[Change], style: Style) -> String {
             Change::CommentRemoved(r)
             | Change::PingbackRemoved(r)
             | Change::TrackbackRemoved(r) => style.paint(RED, &format!("- {}", describe(r))),
+            Change::EntryAdded(e) => style.paint(
+                GREEN,
+                &format!(
+                    "+ entry: '{}'{}{}",
+                    e.title,
+                    e.date
+                        .as_deref()
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default(),
+                    e.link
+                        .as_deref()
+                        .map(|l| format!(" {l}"))
+                        .unwrap_or_default()
+                ),
+            ),
             Change::CommentEdited { item, before } => format!(
                 "{} {}: {}",
                 style.paint(BOLD, "~"),

@@ -452,6 +452,26 @@ impl Store {
         Ok(())
     }
 
+    /// Start tracking a feed entry's page; false when it already was.
+    pub fn add_tracked(&mut self, feed: &str, name: &str, url: &str, at: &str) -> Result<bool> {
+        let n = self.conn.execute(
+            "INSERT OR IGNORE INTO tracked (name, url, feed, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![name, url, feed, at],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// The pages feeds started tracking: (name, url, feed), oldest first.
+    pub fn tracked(&self) -> Result<Vec<(String, String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, url, feed FROM tracked ORDER BY created_at, name")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
     fn blob(&self, hash: &str) -> Result<Vec<u8>> {
         let (size, codec, data): (i64, String, Vec<u8>) = self
             .conn

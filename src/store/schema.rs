@@ -98,4 +98,13 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (watch_id, rule)
     ) WITHOUT ROWID;
     "#,
+    // 4: pages a feed's new entries started tracking (`track_new`).
+    r#"
+    CREATE TABLE tracked (
+        name       TEXT PRIMARY KEY,
+        url        TEXT NOT NULL,
+        feed       TEXT NOT NULL,       -- the feed watch's name
+        created_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
