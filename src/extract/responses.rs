@@ -452,3 +452,96 @@ pub fn find(doc: &Html) -> (Vec<(NodeId, ReaderResponse)>, HashSet<NodeId>) {
     }
     (out, items)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(html: &str) -> Vec<ReaderResponse> {
+        find(&Html::parse_document(html))
+            .0
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect()
+    }
+
+    fn kinds(rs: &[ReaderResponse]) -> Vec<(ResponseKind, &str, Option<&str>)> {
+        rs.iter()
+            .map(|r| (r.kind, r.id.as_str(), r.author.as_deref()))
+            .collect()
+    }
+
+    #[test]
+    fn classic_list_with_threaded_replies_and_a_pingback() {
+        let rs = items(
+            r##"<ol class="commentlist">
+            <li class="comment even depth-1" id="li-comment-7"><div id="comment-7"><div class="comment-author vcard"><cite class="fn">Ann</cite> <span class="says">says:</span></div>
+              <div class="comment-meta commentmetadata"><a href="#c7">December 7, 2013 at 7:10 pm</a></div><p>First!</p>
+              <ul class="children"><li class="comment odd depth-2" id="li-comment-8"><div id="comment-8"><cite class="fn">Bob</cite><p>Reply.</p></div></li></ul></div></li>
+            <li class="pingback even depth-1" id="comment-9"><div class="comment-body">Pingback: <a href="https://example.org/x" class="url">Linking post</a></div></li>
+            </ol>"##,
+        );
+        use ResponseKind::*;
+        assert_eq!(
+            kinds(&rs),
+            vec![
+                (Comment, "comment-7", Some("Ann")),
+                (Comment, "comment-8", Some("Bob")),
+                (Pingback, "comment-9", Some("Linking post"))
+            ]
+        );
+        assert_eq!(
+            rs[0].text, "First!",
+            "nested replies and meta stay out of the parent's text"
+        );
+        assert_eq!(rs[0].date.as_deref(), Some("December 7, 2013 at 7:10 pm"));
+        assert_eq!(rs[2].url.as_deref(), Some("https://example.org/x"));
+    }
+
+    #[test]
+    fn block_theme_and_div_style_items() {
+        let rs = items(
+            r##"<ol class="wp-block-comment-template"><li id="comment-3" class="comment even thread-even depth-1">
+              <div class="wp-block-comment-author-name"><a href="https://c.example">Cara</a></div>
+              <div class="wp-block-comment-date"><time datetime="2024-01-02T03:04:05+00:00">January 2, 2024</time></div>
+              <div class="wp-block-comment-content"><p>Block theme comment.</p></div></li></ol>
+            <div class="comments"><div id="comment-5" class="comment byuser depth-1"><article class="comment-body depth-1 comment">
+              <span class="comment-author"><b>Dee</b></span><div class="comment-content">Twenty Twenty style.</div></article></div></div>"##,
+        );
+        assert_eq!(rs.len(), 2, "{rs:?}");
+        assert_eq!(
+            (rs[0].author.as_deref(), rs[0].text.as_str()),
+            (Some("Cara"), "Block theme comment.")
+        );
+        assert_eq!(rs[0].date.as_deref(), Some("2024-01-02T03:04:05+00:00"));
+        assert_eq!(
+            (rs[1].id.as_str(), rs[1].author.as_deref()),
+            ("comment-5", Some("Dee"))
+        );
+    }
+
+    #[test]
+    fn look_alikes_widgets_and_duplicates_are_not_items() {
+        // Stack Exchange: li.comment without a WordPress id or depth.
+        assert!(items(r##"<ul class="comments-list"><li class="comment js-comment" id="c123">Q&A comment</li></ul>"##).is_empty());
+        // A "recent comments" widget reusing the markup.
+        assert!(
+            items(r##"<aside class="widget"><ol class="commentlist"><li class="comment depth-1" id="comment-1">x</li></ol></aside>"##)
+                .is_empty()
+        );
+        // A list rendered twice counts once.
+        let twice = r##"<ol class="comment-list"><li class="comment depth-1" id="comment-4"><p>Once.</p></li></ol>
+                       <ol class="comment-list"><li class="comment depth-1" id="comment-4"><p>Once.</p></li></ol>"##;
+        assert_eq!(items(twice).len(), 1);
+    }
+
+    #[test]
+    fn items_without_ids_get_content_hashes() {
+        let html = r##"<ol class="commentlist"><li class="trackback depth-1"><a href="https://t.example/" class="url">Roundup</a></li></ol>"##;
+        let a = items(html);
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].kind, ResponseKind::Trackback);
+        assert!(a[0].id.starts_with("h-"), "{}", a[0].id);
+        assert_eq!(items(html)[0].id, a[0].id, "stable across parses");
+    }
+}
