@@ -193,6 +193,7 @@ fn reader_responses_on_wordpress_pages() {
     let (mut authors_ok, mut authors_total) = (0, 0);
     let (mut titles_ok, mut titles_total) = (0, 0);
     let mut problems = Vec::new();
+    let (mut negatives, mut negative_pings, mut forums, mut forum_responses) = (0, 0, 0, 0);
     for (file, l) in labels.as_object().unwrap() {
         let page = page_of(gunzip(&root.join("wordpress/html").join(file)));
         let count = |k: ResponseKind| page.responses.iter().filter(|r| r.kind == k).count();
@@ -210,6 +211,8 @@ fn reader_responses_on_wordpress_pages() {
             .filter_map(Value::as_str)
             .collect();
         if cats.contains(&"negative") {
+            negatives += 1;
+            negative_pings += p + t;
             if p + t > 0 {
                 problems.push(format!(
                     "{file}: {p} pingbacks/{t} trackbacks on a negative page"
@@ -218,6 +221,10 @@ fn reader_responses_on_wordpress_pages() {
             let forum = cats
                 .iter()
                 .any(|c| c.starts_with("forum:") || *c == "bbpress-on-wordpress");
+            if forum {
+                forums += 1;
+                forum_responses += c + p + t;
+            }
             if forum && c > 0 {
                 problems.push(format!("{file}: {c} comments on a forum page"));
             }
@@ -273,6 +280,9 @@ fn reader_responses_on_wordpress_pages() {
         "wordpress: counts exact on {exact}/{wp_pages} pages ({:.1}%), items precision {precision:.3} recall {recall:.3}, \
          pingbacks found {ping_found}/{ping_labelled}, pingback titles {titles_ok}/{titles_total}, first comment author {authors_ok}/{authors_total}",
         100.0 * exact as f64 / wp_pages as f64
+    );
+    println!(
+        "negatives: {negative_pings} pingbacks/trackbacks on {negatives} non-WordPress pages, {forum_responses} responses on {forums} forum pages"
     );
     for p in &problems {
         println!("  {p}");
