@@ -7,7 +7,7 @@
 use crate::compare::compare;
 use crate::config::Watch;
 use crate::extract::{Rules, extract};
-use crate::fetch::Fetcher;
+use crate::fetch::{Fetcher, Request, Validators};
 use crate::model::{Change, Page, Response};
 use crate::store::{CheckRecord, NewVersion, Outcome, Prior, Store, Version};
 use crate::summary::{Significance, report_significance, summarize};
@@ -86,6 +86,20 @@ pub fn decide(
             }],
             new_version: Some(None),
             error: None,
+        };
+    }
+    if resp.status == 304 {
+        // Not modified: the server vouches that nothing changed.
+        return Decision {
+            outcome: if first {
+                Outcome::Error
+            } else {
+                Outcome::Unchanged
+            },
+            changes: vec![],
+            new_version: None,
+            error: first
+                .then(|| "HTTP 304 Not Modified to a request without validators".to_string()),
         };
     }
     if !(200..300).contains(&resp.status) {
@@ -304,6 +318,24 @@ pub fn process(
                 error: None,
             };
         }
+        // Fault reports: one when the failures reach the threshold, one on
+        // recovery; nothing in between.
+        let failed_before = store.consecutive_errors(&watch.name)?;
+        if decision.outcome == Outcome::Error {
+            if failed_before + 1 == watch.failing_after {
+                decision.changes.push(Change::FetchFailing {
+                    failures: failed_before + 1,
+                    error: decision.error.clone().unwrap_or_default(),
+                });
+            }
+        } else if failed_before >= watch.failing_after {
+            decision.changes.insert(
+                0,
+                Change::FetchRecovered {
+                    failures: failed_before,
+                },
+            );
+        }
         let summary = summarize(&decision.changes);
         let significance = report_significance(&decision.changes);
         let new_version = match &decision.new_version {
@@ -319,7 +351,9 @@ pub fn process(
             checked_at,
             duration_ms,
             outcome: decision.outcome,
-            response: resp,
+            // A 304 says nothing worth keeping beyond its status.
+            response: resp.filter(|r| r.status != 304),
+            http_status: resp.map(|r| r.status),
             new_version,
             rules: &watch.rules.fingerprint,
             base_version_id: prior.base.as_ref().map(|v| v.id),
@@ -437,7 +471,7 @@ pub async fn run_checks(
     let mut set = tokio::task::JoinSet::new();
     let spawn = |set: &mut tokio::task::JoinSet<Fetched>,
                  index: usize,
-                 url: String,
+                 req: Request,
                  first: Option<(Response, Duration, String)>| {
         let fetcher = fetcher.clone();
         let sem = sem.clone();
@@ -452,7 +486,7 @@ pub async fn run_checks(
             let _permit = sem.acquire_owned().await;
             let checked_at = checked_at.unwrap_or_else(now_rfc3339);
             let start = Instant::now();
-            let result = fetcher.fetch(&url).await.map_err(|e| e.to_string());
+            let result = fetcher.get(&req).await.map_err(|e| e.to_string());
             Fetched {
                 index,
                 result,
@@ -463,7 +497,7 @@ pub async fn run_checks(
         });
     };
     for (i, w) in watches.iter().enumerate() {
-        spawn(&mut set, i, w.url.clone(), None);
+        spawn(&mut set, i, request(store, w, true), None);
     }
     let mut results = Vec::with_capacity(watches.len());
     while let Some(joined) = set.join_next().await {
@@ -481,18 +515,39 @@ pub async fn run_checks(
                 on_result(&r);
                 results.push(r);
                 for child in new_children {
+                    let req = request(store, &child, true);
                     watches.push(child);
-                    let i = watches.len() - 1;
-                    spawn(&mut set, i, watches[i].url.clone(), None);
+                    spawn(&mut set, watches.len() - 1, req, None);
                 }
             }
             Step::Confirm { first, delay } => {
-                let url = watch.url.clone();
-                spawn(&mut set, f.index, url, Some((first, delay, f.checked_at)))
+                // The confirmation must see the page itself, not a 304.
+                let req = request(store, watch, false);
+                spawn(&mut set, f.index, req, Some((first, delay, f.checked_at)))
             }
         }
     }
     results
+}
+
+/// The request for a watch: conditional on its last response when
+/// `conditional`, obeying robots.txt unless the watch opts out.
+pub fn request(store: &Store, watch: &Watch, conditional: bool) -> Request {
+    let validators = if conditional {
+        // An unreadable archive only costs the condition.
+        let (etag, last_modified) = store.validators(&watch.name).unwrap_or_default();
+        Validators {
+            etag,
+            last_modified,
+        }
+    } else {
+        Validators::default()
+    };
+    Request {
+        url: watch.url.clone(),
+        validators,
+        robots: watch.robots,
+    }
 }
 
 /// The watches a feed's new entries start (recorded in the archive, so

@@ -21,8 +21,31 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
+    /// The User-Agent header redline sends
+    #[arg(long, global = true, value_name = "TEXT")]
+    pub user_agent: Option<String>,
+
+    /// A contact address sent as the From header, so site owners can reach you
+    #[arg(long, global = true, value_name = "EMAIL")]
+    pub from: Option<String>,
+
+    /// At most this many requests to one host at once
+    #[arg(long, global = true, value_name = "N", default_value_t = 2)]
+    pub per_host: usize,
+
+    /// Requests to one host start at least this far apart (robots.txt
+    /// Crawl-delay can make it longer)
+    #[arg(long, global = true, value_name = "DURATION", default_value = "250ms", value_parser = parse_duration_arg)]
+    pub host_interval: std::time::Duration,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// "500ms", "2s", "5m", "1h".
+pub fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
+    crate::config::parse_duration(s)
+        .ok_or_else(|| format!("`{s}` is not a duration (write e.g. 500ms, 2s, 5m, 1h)"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -51,8 +74,10 @@ pub enum Command {
     Diff {
         name: String,
         /// The older version [default: the one before TO]
+        #[arg(id = "from_version", value_name = "FROM")]
         from: Option<i64>,
         /// The newer version [default: the latest]
+        #[arg(id = "to_version", value_name = "TO")]
         to: Option<i64>,
         /// The changes as JSON
         #[arg(long)]
@@ -75,4 +100,28 @@ pub enum Command {
     /// Run redline on recorded pages served from loopback, with a
     /// temporary archive: no network, no setup
     Demo,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(
+            parse_duration_arg("250ms"),
+            Ok(std::time::Duration::from_millis(250))
+        );
+        assert!(
+            parse_duration_arg("soon")
+                .unwrap_err()
+                .contains("not a duration")
+        );
+    }
 }

@@ -34,6 +34,10 @@ pub struct Watch {
     pub compare_last: usize,
     /// For feeds: archive each new entry's page as a watch of its own.
     pub track_new: bool,
+    /// Obey robots.txt (default); false for pages the user may read anyway.
+    pub robots: bool,
+    /// Report `fetch_failing` after this many failed checks in a row.
+    pub failing_after: usize,
     /// Where the watch is defined, for messages.
     pub file: PathBuf,
     pub line: usize,
@@ -64,6 +68,8 @@ impl Watch {
             confirm: Some(DEFAULT_CONFIRM_DELAY),
             compare_last: 1,
             track_new: false,
+            robots: self.robots,
+            failing_after: self.failing_after,
             file: self.file.clone(),
             line: self.line,
         }
@@ -149,6 +155,8 @@ struct RawWatch {
     min_significance: Option<Spanned<String>>,
     kind: Option<Spanned<String>>,
     track_new: Option<Spanned<bool>>,
+    robots: Option<Spanned<bool>>,
+    failing_after: Option<Spanned<i64>>,
     confirm: Option<Spanned<bool>>,
     confirm_delay: Option<Spanned<String>>,
     compare_last: Option<Spanned<i64>>,
@@ -168,7 +176,12 @@ const WATCH_KEYS: &[&str] = &[
     "compare_last",
     "kind",
     "track_new",
+    "robots",
+    "failing_after",
 ];
+
+/// Failed checks in a row before `fetch_failing` is reported.
+pub const DEFAULT_FAILING_AFTER: usize = 3;
 
 /// How long redline waits before re-fetching a page that seems to have
 /// changed.
@@ -451,6 +464,20 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
                 ));
             }
             rules.feed = feed;
+            let failing_after = match &w.failing_after {
+                None => DEFAULT_FAILING_AFTER,
+                Some(n) => match usize::try_from(*n.get_ref()) {
+                    Ok(k) if (1..=1000).contains(&k) => k,
+                    _ => {
+                        errors.push(at(
+                            n.span(),
+                            format!("key `failing_after`: {} is out of range", n.get_ref()),
+                            Some("use a number of failed checks from 1 to 1000".into()),
+                        ));
+                        DEFAULT_FAILING_AFTER
+                    }
+                },
+            };
             let strings =
                 |v: &[Spanned<String>]| v.iter().map(|s| s.get_ref().clone()).collect::<Vec<_>>();
             rules.fingerprint = crate::extract::fingerprint(
@@ -487,6 +514,8 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
                     confirm,
                     compare_last,
                     track_new,
+                    robots: w.robots.as_ref().is_none_or(|r| *r.get_ref()),
+                    failing_after,
                     file: file.clone(),
                     line,
                 });

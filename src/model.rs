@@ -234,6 +234,15 @@ pub enum Change {
     },
     /// A feed has a new entry.
     EntryAdded(FeedEntry),
+    /// The watch failed this many checks in a row (reported once).
+    FetchFailing {
+        failures: usize,
+        error: String,
+    },
+    /// The watch answers again after failing this many checks in a row.
+    FetchRecovered {
+        failures: usize,
+    },
     PingbackAdded(ReaderResponse),
     PingbackRemoved(ReaderResponse),
     TrackbackAdded(ReaderResponse),
@@ -270,6 +279,8 @@ impl Change {
             Change::CommentRemoved(_) => "comment_removed",
             Change::CommentEdited { .. } => "comment_edited",
             Change::EntryAdded(_) => "entry_added",
+            Change::FetchFailing { .. } => "fetch_failing",
+            Change::FetchRecovered { .. } => "fetch_recovered",
             Change::PingbackAdded(_) => "pingback_added",
             Change::PingbackRemoved(_) => "pingback_removed",
             Change::TrackbackAdded(_) => "trackback_added",

@@ -46,6 +46,12 @@ impl Reply {
         }
     }
 
+    /// The same reply with one more header.
+    pub fn header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
     /// An HTML page in which `{{SEQ}}` counts requests.
     pub fn dynamic_html(template: impl Into<Vec<u8>>) -> Reply {
         Reply {
@@ -60,9 +66,10 @@ impl Reply {
     }
 }
 
-type Routes = Arc<RwLock<HashMap<String, Reply>>>;
-/// Each request's path and raw head.
-type Hits = Arc<std::sync::Mutex<Vec<(String, String)>>>;
+/// Each path's replies: served in turn, the last one from then on.
+type Routes = Arc<RwLock<HashMap<String, (Vec<Reply>, usize)>>>;
+/// Each request's path, raw head and arrival time.
+type Hits = Arc<std::sync::Mutex<Vec<(String, String, std::time::Instant)>>>;
 
 /// A running server; stops when dropped.
 pub struct SiteServer {
@@ -114,13 +121,39 @@ impl SiteServer {
 
     /// The requests so far: path and raw request head.
     pub fn requests(&self) -> Vec<(String, String)> {
-        self.hits.lock().map(|h| h.clone()).unwrap_or_default()
+        self.hits
+            .lock()
+            .map(|h| {
+                h.iter()
+                    .map(|(p, head, _)| (p.clone(), head.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// When each request for `path` arrived.
+    pub fn times(&self, path: &str) -> Vec<std::time::Instant> {
+        self.hits
+            .lock()
+            .map(|h| {
+                h.iter()
+                    .filter(|(p, _, _)| p == path)
+                    .map(|(_, _, t)| *t)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Make `path` answer `reply` from now on.
     pub fn set(&self, path: &str, reply: Reply) {
+        self.set_sequence(path, vec![reply]);
+    }
+
+    /// Make `path` answer these replies in turn, then the last one for
+    /// good (a server that fails, then recovers).
+    pub fn set_sequence(&self, path: &str, replies: Vec<Reply>) {
         if let Ok(mut m) = self.routes.write() {
-            m.insert(path.to_string(), reply);
+            m.insert(path.to_string(), (replies, 0));
         }
     }
 }
@@ -136,6 +169,7 @@ impl Drop for SiteServer {
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        429 => "Too Many Requests",
         301 => "Moved Permanently",
         302 => "Found",
         304 => "Not Modified",
@@ -163,13 +197,46 @@ fn serve_one(mut stream: TcpStream, routes: &Routes, hits: &Hits) -> std::io::Re
     let method = parts.next().unwrap_or("GET").to_string();
     let path = parts.next().unwrap_or("/").to_string();
     if let Ok(mut h) = hits.lock() {
-        h.push((path.clone(), head.to_string()));
+        h.push((path.clone(), head.to_string(), std::time::Instant::now()));
     }
     let mut reply = routes
-        .read()
+        .write()
         .ok()
-        .and_then(|m| m.get(&path).cloned())
+        .and_then(|mut m| {
+            let (replies, next) = m.get_mut(&path)?;
+            let r = replies
+                .get((*next).min(replies.len().saturating_sub(1)))
+                .cloned();
+            *next += 1;
+            r
+        })
         .unwrap_or_else(|| Reply::status(404));
+    // Conditional requests: a matching ETag is answered 304.
+    let etag = reply
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("etag"))
+        .map(|(_, v)| v.clone());
+    let if_none_match = head
+        .lines()
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.trim().eq_ignore_ascii_case("if-none-match"))
+        })
+        .map(|(_, v)| v.trim().to_string());
+    if etag.is_some() && etag == if_none_match {
+        reply = Reply {
+            status: 304,
+            headers: reply
+                .headers
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case("etag"))
+                .cloned()
+                .collect(),
+            body: Vec::new(),
+            dynamic: false,
+        };
+    }
     if reply.dynamic {
         let seq = hits.lock().map(|h| h.len()).unwrap_or(0);
         let body = String::from_utf8_lossy(&reply.body).replace("{{SEQ}}", &seq.to_string());

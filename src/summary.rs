@@ -194,7 +194,9 @@ pub fn significance(c: &Change) -> Significance {
         | Change::TitleChanged { .. }
         | Change::ContentChanged { .. }
         | Change::PageGone { .. }
-        | Change::PageBack { .. } => Significance::Major,
+        | Change::PageBack { .. }
+        | Change::FetchFailing { .. } => Significance::Major,
+        Change::FetchRecovered { .. } => Significance::Moderate,
         Change::Redirected { .. }
         | Change::CommentAdded(_)
         | Change::CommentRemoved(_)
@@ -310,6 +312,12 @@ pub fn summarize(changes: &[Change]) -> String {
             Change::PageGone { status } => parts.push(format!("page gone (HTTP {status})")),
             Change::PageBack { status } => parts.push(format!("page back (HTTP {status})")),
             Change::Redirected { to, .. } => parts.push(format!("now redirects to {to}")),
+            Change::FetchFailing { failures, error } => {
+                parts.push(format!("failing: {failures} checks in a row ({error})"))
+            }
+            Change::FetchRecovered { failures } => {
+                parts.push(format!("answering again after {failures} failed checks"))
+            }
             _ => {}
         }
     }

@@ -3,7 +3,6 @@
 use super::{Context, Failure, Outcome, runtime};
 use crate::check::{CheckResult, run_checks};
 use crate::config::Watch;
-use crate::fetch::{FetchOptions, Fetcher};
 use crate::report::{json_line, terminal};
 use std::io::Write;
 
@@ -36,7 +35,7 @@ pub fn run(ctx: &Context, names: &[String], json: bool, concurrency: usize) -> O
         }
         picked
     };
-    let fetcher = Fetcher::new(FetchOptions::default())?;
+    let fetcher = ctx.fetcher()?;
     let rt = runtime()?;
     let style = ctx.style;
     let stdout = std::io::stdout();

@@ -7,6 +7,7 @@ mod history;
 
 use crate::cli::{Cli, ColorChoice, Command};
 use crate::config::{self, Config};
+use crate::fetch::{FetchOptions, Fetcher};
 use crate::report::terminal::Style;
 use crate::store::{self, Store};
 use std::io::IsTerminal;
@@ -41,9 +42,15 @@ pub struct Context {
     pub config_path: PathBuf,
     pub db_path: PathBuf,
     pub style: Style,
+    pub fetch: FetchOptions,
 }
 
 impl Context {
+    pub fn fetcher(&self) -> Result<Fetcher, Failure> {
+        Fetcher::new(self.fetch.clone())
+            .map_err(|e| Failure::Usage(format!("fetch settings: {e:#}")))
+    }
+
     pub fn load_config(&self) -> Result<Config, Failure> {
         config::load(&self.config_path).map_err(|e| Failure::Usage(e.to_string()))
     }
@@ -71,6 +78,16 @@ pub fn run(cli: Cli) -> ExitCode {
         db_path: cli.db.clone().unwrap_or_else(store::default_path),
         style: Style {
             color: use_color(cli.color),
+        },
+        fetch: FetchOptions {
+            user_agent: cli
+                .user_agent
+                .clone()
+                .unwrap_or_else(|| crate::fetch::USER_AGENT.to_string()),
+            from: cli.from.clone(),
+            per_host: cli.per_host,
+            host_interval: cli.host_interval,
+            ..FetchOptions::default()
         },
     };
     let result = match cli.command {

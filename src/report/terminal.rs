@@ -208,6 +208,14 @@ pub fn render_changes(changes: &[Change], style: Style) -> String {
             Change::CommentRemoved(r)
             | Change::PingbackRemoved(r)
             | Change::TrackbackRemoved(r) => style.paint(RED, &format!("- {}", describe(r))),
+            Change::FetchFailing { failures, error } => style.paint(
+                RED,
+                &format!("! failing: {failures} checks in a row ({error})"),
+            ),
+            Change::FetchRecovered { failures } => style.paint(
+                GREEN,
+                &format!("✓ answering again after {failures} failed checks"),
+            ),
             Change::EntryAdded(e) => style.paint(
                 GREEN,
                 &format!(

@@ -76,6 +76,8 @@ pub struct CheckRecord<'a> {
     pub duration_ms: u64,
     pub outcome: Outcome,
     pub response: Option<&'a Response>,
+    /// The HTTP status of the check (a 304 has no response worth keeping).
+    pub http_status: Option<u16>,
     pub new_version: Option<NewVersion<'a>>,
     /// Fingerprint of the rules the new version's page was extracted with.
     pub rules: &'a str,
@@ -452,6 +454,57 @@ impl Store {
         Ok(())
     }
 
+    /// The validators (ETag, Last-Modified) of the watch's last 200
+    /// response, for a conditional request.
+    pub fn validators(&self, name: &str) -> Result<(Option<String>, Option<String>)> {
+        let Some(wid) = self.watch_id(name)? else {
+            return Ok((None, None));
+        };
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT etag, last_modified FROM responses WHERE watch_id = ?1 AND status = 200 ORDER BY id DESC LIMIT 1",
+                [wid],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .unwrap_or((None, None)))
+    }
+
+    /// How many checks in a row, up to the latest, ended in an error.
+    pub fn consecutive_errors(&self, name: &str) -> Result<usize> {
+        let Some(wid) = self.watch_id(name)? else {
+            return Ok(0);
+        };
+        let mut stmt = self.conn.prepare(
+            "SELECT outcome FROM checks WHERE watch_id = ?1 ORDER BY id DESC LIMIT 1000",
+        )?;
+        let outcomes = stmt.query_map([wid], |r| r.get::<_, String>(0))?;
+        let mut n = 0;
+        for o in outcomes {
+            if o? != "error" {
+                break;
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// When the watch was last checked (RFC 3339), if ever.
+    pub fn last_checked(&self, name: &str) -> Result<Option<String>> {
+        let Some(wid) = self.watch_id(name)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT checked_at FROM checks WHERE watch_id = ?1 ORDER BY id DESC LIMIT 1",
+                [wid],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// Start tracking a feed entry's page; false when it already was.
     pub fn add_tracked(&mut self, feed: &str, name: &str, url: &str, at: &str) -> Result<bool> {
         let n = self.conn.execute(
@@ -584,16 +637,34 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
     let response_id = match rec.response {
         Some(resp) => {
             let body_hash = sha256_hex(&resp.body);
-            let last: Option<(i64, String, u16, String)> = tx
+            let etag = resp.header("etag");
+            let last_modified = resp.header("last-modified");
+            type Last = (i64, String, u16, String, Option<String>, Option<String>);
+            let last: Option<Last> = tx
                 .query_row(
-                    "SELECT id, body_hash, status, final_url FROM responses WHERE watch_id = ?1 ORDER BY id DESC LIMIT 1",
+                    "SELECT id, body_hash, status, final_url, etag, last_modified FROM responses
+                     WHERE watch_id = ?1 ORDER BY id DESC LIMIT 1",
                     [wid],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                        ))
+                    },
                 )
                 .optional()?;
             match last {
-                Some((id, h, status, final_url))
-                    if h == body_hash && status == resp.status && final_url == resp.final_url =>
+                // The same response again: only the check row is new.
+                Some((id, h, status, final_url, e, lm))
+                    if h == body_hash
+                        && status == resp.status
+                        && final_url == resp.final_url
+                        && e.as_deref() == etag
+                        && lm.as_deref() == last_modified =>
                 {
                     Some(id)
                 }
@@ -602,8 +673,8 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
                     let body_hash = put_blob(tx, &resp.body)?;
                     tx.execute(
                         "INSERT INTO responses (watch_id, fetched_at, requested_url, final_url, redirects, status,
-                                                headers_hash, body_hash, elapsed_ms)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                                headers_hash, body_hash, elapsed_ms, etag, last_modified)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                         params![
                             wid,
                             rec.checked_at,
@@ -613,7 +684,9 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
                             resp.status,
                             headers_hash,
                             body_hash,
-                            resp.elapsed_ms as i64
+                            resp.elapsed_ms as i64,
+                            etag,
+                            last_modified
                         ],
                     )?;
                     Some(tx.last_insert_rowid())
@@ -662,7 +735,7 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
             rec.checked_at,
             rec.url,
             rec.outcome.as_str(),
-            rec.response.map(|r| r.status),
+            rec.http_status,
             response_id,
             version_id,
             rec.error,
@@ -671,9 +744,14 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
     )?;
     let check_id = tx.last_insert_rowid();
 
-    if !rec.changes.is_empty()
-        && let Some(vid) = version_id
-    {
+    if !rec.changes.is_empty() {
+        // A report about the page belongs to the version it made; one about
+        // fetching (failing, recovered) to no new version.
+        let vid = if rec.new_version.is_some() {
+            version_id
+        } else {
+            None
+        };
         tx.execute(
             "INSERT INTO reports (watch_id, check_id, version_id, base_version_id, created_at, summary, significance)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

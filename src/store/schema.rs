@@ -107,4 +107,29 @@ pub const MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 5: a report may have no version (a watch failing before its first
+    // capture reports `fetch_failing`).
+    r#"
+    CREATE TABLE reports_new (
+        id              INTEGER PRIMARY KEY,
+        watch_id        INTEGER NOT NULL REFERENCES watches(id),
+        check_id        INTEGER NOT NULL UNIQUE REFERENCES checks(id),
+        version_id      INTEGER REFERENCES versions(id),
+        base_version_id INTEGER REFERENCES versions(id),
+        created_at      TEXT NOT NULL,
+        summary         TEXT NOT NULL,
+        significance    TEXT
+    );
+    INSERT INTO reports_new SELECT id, watch_id, check_id, version_id, base_version_id, created_at, summary, significance FROM reports;
+    DROP INDEX reports_watch;
+    DROP TABLE reports;
+    ALTER TABLE reports_new RENAME TO reports;
+    CREATE INDEX reports_watch ON reports(watch_id, id);
+    CREATE INDEX reports_version ON reports(version_id);
+    "#,
+    // 6: validators of each response, for conditional requests.
+    r#"
+    ALTER TABLE responses ADD COLUMN etag TEXT;
+    ALTER TABLE responses ADD COLUMN last_modified TEXT;
+    "#,
 ];

@@ -31,6 +31,7 @@ fn record(store: &mut Store, r: &Response, page: Option<&Page>) -> Recorded {
                 Outcome::Unchanged
             },
             response: Some(r),
+            http_status: Some(r.status),
             new_version: page.map(NewVersion::Page),
             rules: "r",
             base_version_id: None,
@@ -135,6 +136,7 @@ fn a_failed_transaction_leaves_nothing() {
         duration_ms: 0,
         outcome: Outcome::Changed,
         response: None,
+        http_status: None,
         new_version: Some(NewVersion::Gone),
         rules: "",
         base_version_id: None,
