@@ -37,6 +37,9 @@ pub struct CheckResult {
     /// Whether the changes reach the watch's `min_significance` (alerts
     /// are sent only then).
     pub alert: bool,
+    /// How long the server asked us to stay away (429/503 `Retry-After`).
+    #[serde(skip)]
+    pub retry_after: Option<Duration>,
 }
 
 /// What to record for a response, given the archive's prior state.
@@ -253,6 +256,7 @@ pub fn process(
         summary: summarize(&[]),
         significance: None,
         alert: false,
+        retry_after: None,
     };
     // A failed confirming fetch leaves the first response to record.
     let fetched = match (fetched, confirmation) {
@@ -277,6 +281,9 @@ pub fn process(
         let (mut decision, resp) = match &fetched {
             Ok((resp, _)) => {
                 result.http_status = Some(resp.status);
+                if resp.status == 429 || resp.status == 503 {
+                    result.retry_after = crate::fetch::retry_after(resp);
+                }
                 let base_page = match &prior.base {
                     Some(v) => page_under_rules(store, v, &watch.rules)?,
                     None => None,
@@ -552,7 +559,7 @@ pub fn request(store: &Store, watch: &Watch, conditional: bool) -> Request {
 
 /// The watches a feed's new entries start (recorded in the archive, so
 /// later passes keep checking them).
-fn track_entries(store: &mut Store, feed: &Watch, r: &CheckResult) -> Vec<Watch> {
+pub fn track_entries(store: &mut Store, feed: &Watch, r: &CheckResult) -> Vec<Watch> {
     let mut out = Vec::new();
     for c in &r.changes {
         let Change::EntryAdded(e) = c else {

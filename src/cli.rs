@@ -100,6 +100,43 @@ pub enum Command {
     /// Run redline on recorded pages served from loopback, with a
     /// temporary archive: no network, no setup
     Demo,
+    /// The background service: check every watch on its schedule until
+    /// stopped (SIGINT/SIGTERM); SIGHUP or an edit under --config reloads
+    Run {
+        /// Check what is due now, once, and exit (for cron and systemd timers)
+        #[arg(long)]
+        once: bool,
+        /// Serve /healthz and Prometheus /metrics on this address (e.g. 127.0.0.1:9464)
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+        /// How long checks in flight may finish after a stop signal
+        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration_arg)]
+        grace: std::time::Duration,
+        /// Spread watches that are overdue at startup over this window
+        #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration_arg)]
+        spread: std::time::Duration,
+        /// Add up to this much random delay to every scheduled run
+        #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration_arg)]
+        jitter: std::time::Duration,
+        /// How many pages to fetch at once
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Log lines for people or for machines
+        #[arg(long, value_enum, default_value_t = LogFormat::Human)]
+        log_format: LogFormat,
+    },
+    /// The next scheduled run of each watch
+    Schedule {
+        /// One JSON object per watch per line
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod compare;
 pub mod config;
+pub mod daemon;
 pub mod extract;
 pub mod fetch;
 pub mod model;

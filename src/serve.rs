@@ -19,6 +19,8 @@ pub struct Reply {
     /// Replace `{{SEQ}}` in the body with a number that grows with every
     /// request (a page whose visible text changes on its own).
     pub dynamic: bool,
+    /// Wait this long before answering (a slow server).
+    pub delay: Duration,
 }
 
 impl Reply {
@@ -33,6 +35,7 @@ impl Reply {
             headers: vec![("Content-Type".into(), content_type.into())],
             body: body.into(),
             dynamic: false,
+            delay: Duration::ZERO,
         }
     }
 
@@ -43,7 +46,14 @@ impl Reply {
             headers: vec![("Location".into(), location.into())],
             body: Vec::new(),
             dynamic: false,
+            delay: Duration::ZERO,
         }
+    }
+
+    /// The same reply, answered after `delay`.
+    pub fn delayed(mut self, delay: Duration) -> Reply {
+        self.delay = delay;
+        self
     }
 
     /// The same reply with one more header.
@@ -235,12 +245,16 @@ fn serve_one(mut stream: TcpStream, routes: &Routes, hits: &Hits) -> std::io::Re
                 .collect(),
             body: Vec::new(),
             dynamic: false,
+            delay: Duration::ZERO,
         };
     }
     if reply.dynamic {
         let seq = hits.lock().map(|h| h.len()).unwrap_or(0);
         let body = String::from_utf8_lossy(&reply.body).replace("{{SEQ}}", &seq.to_string());
         reply.body = body.into_bytes();
+    }
+    if !reply.delay.is_zero() {
+        thread::sleep(reply.delay);
     }
     let mut out = format!("HTTP/1.1 {} {}\r\n", reply.status, reason(reply.status));
     for (k, v) in &reply.headers {

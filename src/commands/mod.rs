@@ -4,6 +4,7 @@
 mod check;
 mod demo;
 mod history;
+mod run;
 
 use crate::cli::{Cli, ColorChoice, Command};
 use crate::config::{self, Config};
@@ -114,6 +115,28 @@ pub fn run(cli: Cli) -> ExitCode {
         } => history::show(&ctx, &name, version, raw),
         Command::Watches => history::watches(&ctx),
         Command::Demo => demo::run(&ctx),
+        Command::Run {
+            once,
+            listen,
+            grace,
+            spread,
+            jitter,
+            concurrency,
+            log_format,
+        } => run::run(
+            &ctx,
+            crate::daemon::Options {
+                once,
+                listen,
+                grace,
+                spread,
+                jitter,
+                concurrency,
+                ..crate::daemon::Options::default()
+            },
+            log_format,
+        ),
+        Command::Schedule { json } => run::schedule(&ctx, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

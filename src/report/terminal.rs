@@ -356,6 +356,7 @@ mod tests {
             summary: "1 block added; now redirects to http://y/".into(),
             significance: None,
             alert: true,
+            retry_after: None,
         };
         assert_eq!(
             render_result(&r, PLAIN),

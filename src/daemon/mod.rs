@@ -1,0 +1,627 @@
+//! `redline run`: the long-running service.
+//!
+//! One task owns the archive (the single writer) and a due-time queue of
+//! watches; fetches run concurrently on the runtime, bounded globally and
+//! per host (see `fetch`), and their results come back to the owner to be
+//! recorded, one transaction each. Signals: SIGINT/SIGTERM stop taking
+//! work and finish or abandon in-flight checks within a grace period;
+//! SIGHUP (or a change under `--config`) reloads the watch list.
+
+mod http;
+pub mod metrics;
+
+use crate::check::{CheckResult, Step, now_rfc3339, process, request};
+use crate::config::{self, Config, Watch};
+use crate::fetch::{Fetcher, Request};
+use crate::model::Response;
+use crate::store::Store;
+use anyhow::{Context as _, Result, anyhow};
+use chrono::{DateTime, Utc};
+use metrics::Metrics;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::task::JoinSet;
+use tracing::{error, info, warn};
+
+/// How the daemon runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Run what is due once and exit.
+    pub once: bool,
+    /// Serve `/healthz` and `/metrics` here.
+    pub listen: Option<SocketAddr>,
+    /// How long in-flight checks may finish after a stop signal.
+    pub grace: Duration,
+    /// Overdue watches at startup are spread over this window.
+    pub spread: Duration,
+    /// Up to this much random delay is added to each scheduled run.
+    pub jitter: Duration,
+    /// Fetches in flight at most.
+    pub concurrency: usize,
+    /// How often files under `--config` are looked at for changes.
+    pub reload_poll: Duration,
+    /// A failing watch's runs back off up to this far apart.
+    pub max_backoff: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            once: false,
+            listen: None,
+            grace: Duration::from_secs(10),
+            spread: Duration::from_secs(60),
+            jitter: Duration::ZERO,
+            concurrency: 16,
+            reload_poll: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(6 * 3600),
+        }
+    }
+}
+
+/// One archive, one daemon: an exclusive lock on `<archive>.lock`.
+pub struct ArchiveLock {
+    _file: std::fs::File,
+    pub path: PathBuf,
+}
+
+/// Take the daemon lock of an archive, or say who holds it.
+pub fn lock_archive(db: &Path) -> Result<ArchiveLock> {
+    let mut path = db.as_os_str().to_owned();
+    path.push(".lock");
+    let path = PathBuf::from(path);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(ArchiveLock { _file: file, path }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(anyhow!(
+            "another redline daemon is already running on {} (lock {} is held); stop it first, or use --db for another archive",
+            db.display(),
+            path.display()
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(anyhow!("cannot lock {}: {e}", path.display())),
+    }
+}
+
+/// A fingerprint of the config files (paths, sizes, modification times),
+/// to notice edits without a file-watching dependency.
+fn config_signature(path: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
+    let files: Vec<PathBuf> = if path.is_dir() {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(path)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    } else {
+        vec![path.to_path_buf()]
+    };
+    files
+        .into_iter()
+        .map(|p| {
+            let meta = std::fs::metadata(&p).ok();
+            let len = meta.as_ref().map_or(0, |m| m.len());
+            let modified = meta.and_then(|m| m.modified().ok());
+            (p, len, modified)
+        })
+        .collect()
+}
+
+/// The configured watches plus the pages their feeds track.
+pub fn all_watches(store: &Store, config: &Config) -> Result<Vec<Watch>> {
+    let mut watches = config.watches.clone();
+    for (name, url, feed) in store.tracked()? {
+        if watches.iter().any(|w| w.name == name) {
+            continue;
+        }
+        if let Some(parent) = config.watch(&feed) {
+            let mut child = parent.tracked_child(&url);
+            child.name = name;
+            watches.push(child);
+        }
+    }
+    Ok(watches)
+}
+
+fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// When a watch is next due, given when it was last checked.
+pub fn next_run(
+    watch: &Watch,
+    last_checked: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    match last_checked {
+        None => now,
+        Some(t) => watch
+            .schedule
+            .next_after(t)
+            .unwrap_or(now + chrono::Duration::days(365)),
+    }
+}
+
+/// A number in 0..n, different from call to call.
+fn jitter(n: Duration, salt: &str) -> Duration {
+    let ms = n.as_millis() as u64;
+    if ms == 0 {
+        return Duration::ZERO;
+    }
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64);
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ nanos;
+    for b in salt.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    Duration::from_millis(h % ms)
+}
+
+fn to_chrono(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+struct Entry {
+    watch: Watch,
+    /// Bumped when the watch is edited or rescheduled: queue items of an
+    /// older generation are stale.
+    generation: u64,
+    in_flight: bool,
+}
+
+/// A finished fetch on its way back to the archive owner.
+struct Done {
+    name: String,
+    generation: u64,
+    result: Result<Response, String>,
+    first: Option<Response>,
+    checked_at: String,
+    ms: u64,
+}
+
+struct Daemon {
+    store: Store,
+    fetcher: Fetcher,
+    opts: Options,
+    config_path: PathBuf,
+    entries: HashMap<String, Entry>,
+    queue: BinaryHeap<Reverse<(DateTime<Utc>, u64, String)>>,
+    set: JoinSet<Done>,
+    metrics: Arc<Mutex<Metrics>>,
+    next_generation: u64,
+}
+
+impl Daemon {
+    fn generation(&mut self) -> u64 {
+        self.next_generation += 1;
+        self.next_generation
+    }
+
+    fn schedule_at(&mut self, name: &str, at: DateTime<Utc>) {
+        let generation = self.generation();
+        if let Some(e) = self.entries.get_mut(name) {
+            e.generation = generation;
+            self.queue.push(Reverse((at, generation, name.to_string())));
+        }
+    }
+
+    /// Put watches in the queue; overdue ones are spread over the window.
+    fn add_watches(&mut self, watches: Vec<Watch>, now: DateTime<Utc>) {
+        let mut overdue = Vec::new();
+        for w in watches {
+            let last = self
+                .store
+                .last_checked(&w.name)
+                .ok()
+                .flatten()
+                .and_then(|t| parse_time(&t));
+            let next = next_run(&w, last, now);
+            let name = w.name.clone();
+            self.entries.insert(
+                name.clone(),
+                Entry {
+                    watch: w,
+                    generation: 0,
+                    in_flight: false,
+                },
+            );
+            if next <= now {
+                overdue.push(name);
+            } else {
+                self.schedule_at(&name, next);
+            }
+        }
+        overdue.sort();
+        let n = overdue.len().max(1) as u32;
+        for (i, name) in overdue.into_iter().enumerate() {
+            let offset = self.opts.spread * i as u32 / n;
+            self.schedule_at(&name, now + to_chrono(offset));
+        }
+    }
+
+    fn spawn(&mut self, name: &str, req: Request, first: Option<(Response, Duration, String)>) {
+        let Some(entry) = self.entries.get_mut(name) else {
+            return;
+        };
+        entry.in_flight = true;
+        let generation = entry.generation;
+        let fetcher = self.fetcher.clone();
+        let name = name.to_string();
+        self.set.spawn(async move {
+            let (first, checked_at) = match first {
+                Some((resp, delay, at)) => {
+                    tokio::time::sleep(delay).await;
+                    (Some(resp), Some(at))
+                }
+                None => (None, None),
+            };
+            let checked_at = checked_at.unwrap_or_else(now_rfc3339);
+            let start = Instant::now();
+            let result = fetcher.get(&req).await.map_err(|e| e.to_string());
+            Done {
+                name,
+                generation,
+                result,
+                first,
+                checked_at,
+                ms: start.elapsed().as_millis() as u64,
+            }
+        });
+    }
+
+    /// Start every queued check that is due, up to the concurrency bound.
+    fn start_due(&mut self) {
+        let now = Utc::now();
+        while self.set.len() < self.opts.concurrency.max(1) {
+            let Some(Reverse((at, generation, name))) = self.queue.peek().cloned() else {
+                break;
+            };
+            if at > now {
+                break;
+            }
+            self.queue.pop();
+            let Some(entry) = self.entries.get(&name) else {
+                continue;
+            };
+            if entry.generation != generation || entry.in_flight {
+                continue;
+            }
+            let req = request(&self.store, &entry.watch, true);
+            self.spawn(&name, req, None);
+        }
+        if let Ok(mut m) = self.metrics.lock() {
+            m.queue_depth = self.queue.len();
+            m.in_flight = self.set.len();
+        }
+    }
+
+    /// Record a finished fetch and schedule the watch's next run.
+    fn finish(&mut self, done: Done) {
+        let Some(entry) = self.entries.get(&done.name) else {
+            return; // removed by a reload while in flight
+        };
+        let watch = entry.watch.clone();
+        match process(
+            &mut self.store,
+            &watch,
+            done.result,
+            done.first,
+            &done.checked_at,
+            done.ms,
+        ) {
+            Step::Confirm { first, delay } => {
+                let req = request(&self.store, &watch, false);
+                self.spawn(&done.name, req, Some((first, delay, done.checked_at)));
+            }
+            Step::Done(r) => {
+                log_result(&r, done.ms);
+                if let Ok(mut m) = self.metrics.lock() {
+                    m.record(&r, done.ms);
+                }
+                let tracked = if watch.track_new {
+                    crate::check::track_entries(&mut self.store, &watch, &r)
+                } else {
+                    Vec::new()
+                };
+                if let Some(e) = self.entries.get_mut(&done.name) {
+                    e.in_flight = false;
+                }
+                // A reload changed the watch while it was in flight: its
+                // new schedule already stands.
+                if self
+                    .entries
+                    .get(&done.name)
+                    .is_some_and(|e| e.generation == done.generation)
+                {
+                    let next = self.next_after_result(&watch, &r);
+                    self.schedule_at(&done.name, next);
+                }
+                let now = Utc::now();
+                for child in tracked {
+                    info!(watch = %child.name, url = %child.url, "tracking a new feed entry");
+                    self.add_watches(vec![child], now);
+                }
+            }
+        }
+    }
+
+    /// The next run: the schedule's, later when the watch keeps failing or
+    /// the server asked for a pause, plus jitter.
+    fn next_after_result(&self, watch: &Watch, r: &CheckResult) -> DateTime<Utc> {
+        let now = Utc::now();
+        let mut next = watch
+            .schedule
+            .next_after(now)
+            .unwrap_or(now + chrono::Duration::days(365));
+        if r.outcome == "error" {
+            let failures = self
+                .store
+                .consecutive_errors(&watch.name)
+                .unwrap_or(1)
+                .max(1) as u32;
+            let interval = (next - now).to_std().unwrap_or(Duration::from_secs(60));
+            let backoff = interval
+                .saturating_mul(1u32 << (failures - 1).min(16))
+                .min(self.opts.max_backoff);
+            next = next.max(now + to_chrono(backoff));
+        }
+        if let Some(pause) = r.retry_after {
+            next = next.max(now + to_chrono(pause));
+        }
+        next + to_chrono(jitter(self.opts.jitter, &watch.name))
+    }
+
+    /// Apply a new configuration: added watches are scheduled, removed ones
+    /// dropped, edited ones rescheduled with their new settings.
+    fn reload(&mut self) {
+        let config = match config::load(&self.config_path) {
+            Ok(c) => c,
+            Err(e) => {
+                error!("config reload failed; the previous configuration keeps running:\n{e}");
+                return;
+            }
+        };
+        let watches = match all_watches(&self.store, &config) {
+            Ok(w) => w,
+            Err(e) => {
+                error!("config reload failed: {e:#}");
+                return;
+            }
+        };
+        let now = Utc::now();
+        let names: Vec<String> = watches.iter().map(|w| w.name.clone()).collect();
+        let removed: Vec<String> = self
+            .entries
+            .keys()
+            .filter(|n| !names.contains(n))
+            .cloned()
+            .collect();
+        for n in &removed {
+            self.entries.remove(n);
+        }
+        let mut added = Vec::new();
+        let mut edited = 0;
+        for w in watches {
+            match self.entries.get_mut(&w.name) {
+                None => added.push(w),
+                Some(e) if !same_watch(&e.watch, &w) => {
+                    let last = self
+                        .store
+                        .last_checked(&w.name)
+                        .ok()
+                        .flatten()
+                        .and_then(|t| parse_time(&t));
+                    let next = next_run(&w, last, now);
+                    let name = w.name.clone();
+                    e.watch = w;
+                    edited += 1;
+                    self.schedule_at(&name, next.max(now));
+                }
+                Some(_) => {}
+            }
+        }
+        let n_added = added.len();
+        self.add_watches(added, now);
+        info!(
+            added = n_added,
+            removed = removed.len(),
+            edited,
+            watches = self.entries.len(),
+            "configuration reloaded"
+        );
+    }
+}
+
+/// Whether two definitions of a watch would check the same way.
+fn same_watch(a: &Watch, b: &Watch) -> bool {
+    a.url == b.url
+        && a.rules.fingerprint == b.rules.fingerprint
+        && a.schedule.expr() == b.schedule.expr()
+        && a.min_significance == b.min_significance
+        && a.confirm == b.confirm
+        && a.compare_last == b.compare_last
+        && a.track_new == b.track_new
+        && a.robots == b.robots
+        && a.failing_after == b.failing_after
+}
+
+fn log_result(r: &CheckResult, ms: u64) {
+    let status = r
+        .http_status
+        .map_or_else(|| "-".to_string(), |s| s.to_string());
+    match r.outcome {
+        "error" => {
+            warn!(watch = %r.watch, url = %r.url, status = %status, duration_ms = ms, error = r.error.as_deref().unwrap_or(""), "check failed")
+        }
+        "changed" => {
+            info!(watch = %r.watch, url = %r.url, status = %status, duration_ms = ms, version = r.version, summary = %r.summary, significance = r.significance.map(|s| s.as_str()).unwrap_or(""), "changed")
+        }
+        outcome => {
+            info!(watch = %r.watch, url = %r.url, status = %status, duration_ms = ms, outcome, "checked")
+        }
+    }
+}
+
+/// Run what is due now, once (for cron jobs and systemd timers).
+pub async fn run_once(
+    store: &mut Store,
+    fetcher: &Fetcher,
+    watches: &[Watch],
+    concurrency: usize,
+) -> Vec<CheckResult> {
+    let now = Utc::now();
+    let due: Vec<Watch> = watches
+        .iter()
+        .filter(|w| {
+            let last = store
+                .last_checked(&w.name)
+                .ok()
+                .flatten()
+                .and_then(|t| parse_time(&t));
+            next_run(w, last, now) <= now
+        })
+        .cloned()
+        .collect();
+    info!(
+        due = due.len(),
+        watches = watches.len(),
+        "one pass over what is due"
+    );
+    crate::check::run_checks(store, fetcher, &due, concurrency, |r| log_result(r, 0)).await
+}
+
+/// Run the service until a stop signal.
+pub async fn run(
+    store: Store,
+    fetcher: Fetcher,
+    config_path: PathBuf,
+    watches: Vec<Watch>,
+    opts: Options,
+) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut sigterm = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    let mut sighup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+    let metrics = Arc::new(Mutex::new(Metrics::default()));
+    if let Some(addr) = opts.listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let bound = listener.local_addr()?;
+        info!(address = %bound, "serving /healthz and /metrics");
+        tokio::spawn(http::serve(listener, metrics.clone()));
+    }
+    let mut d = Daemon {
+        store,
+        fetcher,
+        config_path: config_path.clone(),
+        entries: HashMap::new(),
+        queue: BinaryHeap::new(),
+        set: JoinSet::new(),
+        metrics,
+        next_generation: 0,
+        opts: opts.clone(),
+    };
+    d.add_watches(watches, Utc::now());
+    info!(watches = d.entries.len(), "redline is running");
+    let mut signature = config_signature(&config_path);
+    let mut poll = tokio::time::interval(opts.reload_poll);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        d.start_due();
+        let sleep = d
+            .queue
+            .peek()
+            .map(|Reverse((at, _, _))| (*at - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+            .unwrap_or(Duration::from_secs(3600))
+            .min(Duration::from_secs(3600));
+        tokio::select! {
+            _ = tokio::time::sleep(sleep) => {}
+            Some(joined) = d.set.join_next(), if !d.set.is_empty() => {
+                if let Ok(done) = joined {
+                    d.finish(done);
+                }
+            }
+            _ = sigterm.recv() => { info!("SIGTERM: stopping"); break; }
+            _ = sigint.recv() => { info!("SIGINT: stopping"); break; }
+            _ = sighup.recv() => { info!("SIGHUP: reloading the configuration"); d.reload(); signature = config_signature(&config_path); }
+            _ = poll.tick() => {
+                let now_sig = config_signature(&config_path);
+                if now_sig != signature {
+                    info!("configuration changed on disk: reloading");
+                    signature = now_sig;
+                    d.reload();
+                }
+            }
+        }
+    }
+    // Stop taking work; let in-flight checks finish within the grace period.
+    let in_flight = d.set.len();
+    if in_flight > 0 {
+        info!(
+            in_flight,
+            grace_s = opts.grace.as_secs_f64(),
+            "waiting for checks in flight"
+        );
+    }
+    let deadline = tokio::time::Instant::now() + opts.grace;
+    loop {
+        match tokio::time::timeout_at(deadline, d.set.join_next()).await {
+            // A confirmation would start new work: record what came back.
+            Ok(Some(Ok(done))) => d.finish_without_confirming(Done {
+                first: None,
+                ..done
+            }),
+            Ok(Some(Err(_))) => {}
+            Ok(None) => break,
+            Err(_) => {
+                warn!(
+                    abandoned = d.set.len(),
+                    "grace period over: abandoning checks in flight (nothing of them is recorded)"
+                );
+                d.set.abort_all();
+                break;
+            }
+        }
+    }
+    info!("stopped; the archive is consistent");
+    Ok(())
+}
+
+impl Daemon {
+    /// Record a result during shutdown: no confirming re-fetch is started.
+    fn finish_without_confirming(&mut self, done: Done) {
+        let Some(entry) = self.entries.get(&done.name) else {
+            return;
+        };
+        let mut watch = entry.watch.clone();
+        watch.confirm = None;
+        if let Step::Done(r) = process(
+            &mut self.store,
+            &watch,
+            done.result,
+            None,
+            &done.checked_at,
+            done.ms,
+        ) {
+            log_result(&r, done.ms);
+        }
+    }
+}
