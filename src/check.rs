@@ -40,6 +40,9 @@ pub struct CheckResult {
     /// How long the server asked us to stay away (429/503 `Retry-After`).
     #[serde(skip)]
     pub retry_after: Option<Duration>,
+    /// How long the fetch took, retries included.
+    #[serde(skip)]
+    pub duration_ms: u64,
 }
 
 /// What to record for a response, given the archive's prior state.
@@ -257,6 +260,7 @@ pub fn process(
         significance: None,
         alert: false,
         retry_after: None,
+        duration_ms,
     };
     // A failed confirming fetch leaves the first response to record.
     let fetched = match (fetched, confirmation) {

@@ -136,6 +136,7 @@ impl std::error::Error for ConfigErrors {}
 #[serde(deny_unknown_fields)]
 struct RawFile {
     cron: Option<Spanned<String>>,
+    timezone: Option<Spanned<String>>,
     #[serde(default)]
     watch: Vec<Spanned<RawWatch>>,
 }
@@ -153,6 +154,7 @@ struct RawWatch {
     #[serde(default)]
     ignore_text: Vec<Spanned<String>>,
     min_significance: Option<Spanned<String>>,
+    timezone: Option<Spanned<String>>,
     kind: Option<Spanned<String>>,
     track_new: Option<Spanned<bool>>,
     robots: Option<Spanned<bool>>,
@@ -162,7 +164,7 @@ struct RawWatch {
     compare_last: Option<Spanned<i64>>,
 }
 
-const FILE_KEYS: &[&str] = &["cron", "watch"];
+const FILE_KEYS: &[&str] = &["cron", "timezone", "watch"];
 const WATCH_KEYS: &[&str] = &[
     "name",
     "url",
@@ -174,6 +176,7 @@ const WATCH_KEYS: &[&str] = &[
     "confirm",
     "confirm_delay",
     "compare_last",
+    "timezone",
     "kind",
     "track_new",
     "robots",
@@ -359,6 +362,18 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
                     }
                 },
                 None => file_cron.clone(),
+            };
+            // The watch's zone, else the file's; times are UTC otherwise.
+            let zone = w.timezone.as_ref().or(raw.timezone.as_ref());
+            let schedule = match (schedule, zone) {
+                (Some(s), Some(z)) => match s.in_zone(z.get_ref()) {
+                    Ok(s) => Some(s),
+                    Err(msg) => {
+                        errors.push(at(z.span(), format!("key `timezone`: {msg}"), None));
+                        None
+                    }
+                },
+                (s, _) => s,
             };
             let mut rules = Rules::default();
             for (key, list, out) in [

@@ -16,6 +16,8 @@ pub struct Schedule {
     expr: String,
     /// More than one when crontab's day-of-month OR day-of-week applies.
     parts: Vec<cron::Schedule>,
+    /// The zone the expression's times are in (UTC when `None`).
+    tz: Option<chrono_tz::Tz>,
 }
 
 const DAY_NAMES: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
@@ -67,7 +69,22 @@ impl Schedule {
         Ok(Schedule {
             expr: trimmed.to_string(),
             parts,
+            tz: None,
         })
+    }
+
+    /// The same schedule read in an IANA time zone ("America/New_York").
+    pub fn in_zone(mut self, zone: &str) -> Result<Schedule, String> {
+        let tz: chrono_tz::Tz = zone
+            .parse()
+            .map_err(|_| format!("unknown time zone `{zone}` (use an IANA name such as \"America/New_York\" or \"UTC\")"))?;
+        self.tz = Some(tz);
+        Ok(self)
+    }
+
+    /// The time zone, when one was given.
+    pub fn zone(&self) -> Option<&str> {
+        self.tz.as_ref().map(|t| t.name())
     }
 
     /// The expression as the user wrote it.
@@ -77,7 +94,17 @@ impl Schedule {
 
     /// The first run strictly after `t`.
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.parts.iter().filter_map(|s| s.after(&t).next()).min()
+        match self.tz {
+            None => self.parts.iter().filter_map(|s| s.after(&t).next()).min(),
+            Some(tz) => {
+                let local = t.with_timezone(&tz);
+                self.parts
+                    .iter()
+                    .filter_map(|s| s.after(&local).next())
+                    .map(|n| n.with_timezone(&Utc))
+                    .min()
+            }
+        }
     }
 }
 
@@ -207,6 +234,57 @@ mod tests {
             let err = Schedule::parse(expr).unwrap_err();
             assert!(err.contains(needle), "{expr}: {err}");
         }
+    }
+
+    #[test]
+    fn time_zones_and_dst_edges() {
+        let ny = |e: &str| {
+            Schedule::parse(e)
+                .unwrap()
+                .in_zone("America/New_York")
+                .unwrap()
+        };
+        // 09:00 in New York is 14:00 UTC in winter, 13:00 in summer.
+        let s = ny("0 9 * * mon-fri");
+        assert_eq!(
+            s.next_after(at(2026, 11, 28, 12, 0)),
+            Some(at(2026, 11, 30, 14, 0))
+        );
+        assert_eq!(
+            s.next_after(at(2026, 6, 5, 12, 0)),
+            Some(at(2026, 6, 5, 13, 0))
+        );
+        // Spring forward (2026-03-08): 02:30 does not exist that day.
+        let s = ny("30 2 * * *");
+        let next = s.next_after(at(2026, 3, 8, 5, 0)).unwrap();
+        assert!(
+            next > at(2026, 3, 8, 5, 0) && next <= at(2026, 3, 9, 6, 30),
+            "{next}"
+        );
+        // Fall back (2026-11-01): 01:30 happens twice; the run is not lost.
+        let s = ny("30 1 * * *");
+        let first = s.next_after(at(2026, 11, 1, 4, 0)).unwrap();
+        assert!(
+            first == at(2026, 11, 1, 5, 30) || first == at(2026, 11, 1, 6, 30),
+            "{first}"
+        );
+        // Midnight in Tokyo is 15:00 UTC the day before.
+        let tokyo = Schedule::parse("@daily")
+            .unwrap()
+            .in_zone("Asia/Tokyo")
+            .unwrap();
+        assert_eq!(
+            tokyo.next_after(at(2026, 11, 28, 12, 0)),
+            Some(at(2026, 11, 28, 15, 0))
+        );
+        assert_eq!(tokyo.zone(), Some("Asia/Tokyo"));
+        assert!(
+            Schedule::parse("@daily")
+                .unwrap()
+                .in_zone("Mars/Olympus")
+                .unwrap_err()
+                .contains("unknown time zone")
+        );
     }
 
     #[test]

@@ -272,3 +272,35 @@ fn sigterm_mid_check_leaves_a_consistent_archive_and_the_next_start_continues() 
     d.wait_for("outcome=\"first_capture\"", Duration::from_secs(10));
     assert!(d.stop().success());
 }
+
+#[test]
+fn json_logs_carry_watch_url_status_and_duration() {
+    let env = Env::new();
+    env.config("[[watch]]\nname = \"a\"\nurl = \"{base}/a\"\nrobots = false\n");
+    env.serve("/a", Reply::html(page("A", &[P1])));
+    let out = env
+        .cmd()
+        .args(["run", "--once", "--log-format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let events: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let check = events
+        .iter()
+        .find(|e| e["fields"]["watch"] == "a")
+        .unwrap_or_else(|| panic!("no check event in {stderr}"));
+    assert_eq!(check["fields"]["url"], env.server.url("/a").as_str());
+    assert_eq!(check["fields"]["status"], "200");
+    assert_eq!(check["fields"]["outcome"], "first_capture");
+    assert!(check["fields"]["duration_ms"].is_number(), "{check}");
+    // A loopback fetch takes a moment, not nothing and not ages.
+    assert!(
+        check["fields"]["duration_ms"].as_u64().unwrap() < 10_000,
+        "{check}"
+    );
+    assert_eq!(check["level"], "INFO");
+}

@@ -81,7 +81,7 @@ pub fn schedule(ctx: &Context, json: bool) -> Outcome {
         let next_s = next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         if json {
             let v = serde_json::json!({
-                "watch": w.name, "url": w.url, "schedule": w.schedule.expr(),
+                "watch": w.name, "url": w.url, "schedule": w.schedule.expr(), "timezone": w.schedule.zone(),
                 "next_run": next_s, "due": next <= now, "last_checked": last,
             });
             out.push_str(&format!("{v}\n"));

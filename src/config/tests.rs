@@ -199,3 +199,18 @@ proptest! {
         let _ = parse(&src);
     }
 }
+
+#[test]
+fn time_zones_apply_per_file_and_per_watch() {
+    let cfg = parse(
+        "timezone = \"America/New_York\"\ncron = \"0 9 * * *\"\n[[watch]]\nname = \"a\"\nurl = \"https://a.gov/\"\n\n[[watch]]\nname = \"b\"\nurl = \"https://b.gov/\"\ntimezone = \"Europe/Paris\"\n",
+    )
+    .unwrap();
+    assert_eq!(cfg.watches[0].schedule.zone(), Some("America/New_York"));
+    assert_eq!(cfg.watches[1].schedule.zone(), Some("Europe/Paris"));
+    let msg = one_error("timezone = \"Moon/Base\"\n[[watch]]\nurl = \"https://a.gov/\"\n");
+    assert!(
+        msg.starts_with("schedules/state.toml:1:12: key `timezone`: unknown time zone `Moon/Base`"),
+        "{msg}"
+    );
+}

@@ -109,6 +109,7 @@ mod tests {
             significance: None,
             alert: true,
             retry_after: None,
+            duration_ms: 0,
         };
         m.record(&r, 80);
         r.outcome = "unchanged";

@@ -174,6 +174,22 @@ fn jitter(n: Duration, salt: &str) -> Duration {
     Duration::from_millis(h % ms)
 }
 
+/// A failing watch's next run: its schedule's interval doubled for every
+/// failure after the first, up to `cap`, and never before the schedule.
+pub fn backoff_next(
+    now: DateTime<Utc>,
+    scheduled: DateTime<Utc>,
+    failures: usize,
+    cap: Duration,
+) -> DateTime<Utc> {
+    let interval = (scheduled - now)
+        .to_std()
+        .unwrap_or(Duration::from_secs(60));
+    let factor = 1u32 << (failures.max(1) - 1).min(16) as u32;
+    let backoff = interval.saturating_mul(factor).min(cap.max(interval));
+    scheduled.max(now + to_chrono(backoff))
+}
+
 fn to_chrono(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
@@ -454,6 +470,7 @@ fn same_watch(a: &Watch, b: &Watch) -> bool {
     a.url == b.url
         && a.rules.fingerprint == b.rules.fingerprint
         && a.schedule.expr() == b.schedule.expr()
+        && a.schedule.zone() == b.schedule.zone()
         && a.min_significance == b.min_significance
         && a.confirm == b.confirm
         && a.compare_last == b.compare_last
@@ -504,7 +521,10 @@ pub async fn run_once(
         watches = watches.len(),
         "one pass over what is due"
     );
-    crate::check::run_checks(store, fetcher, &due, concurrency, |r| log_result(r, 0)).await
+    crate::check::run_checks(store, fetcher, &due, concurrency, |r| {
+        log_result(r, r.duration_ms)
+    })
+    .await
 }
 
 /// Run the service until a stop signal.
@@ -623,5 +643,27 @@ impl Daemon {
         ) {
             log_result(&r, done.ms);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn failing_watches_back_off_up_to_a_cap() {
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 29, 10, 0, 0)
+            .single()
+            .unwrap();
+        let sched = now + chrono::Duration::minutes(5);
+        let cap = Duration::from_secs(3600);
+        let minutes = |f| (backoff_next(now, sched, f, cap) - now).num_minutes();
+        assert_eq!(minutes(1), 5);
+        assert_eq!(minutes(2), 10);
+        assert_eq!(minutes(3), 20);
+        assert_eq!(minutes(5), 60, "capped");
+        assert_eq!(minutes(40), 60, "no overflow");
     }
 }

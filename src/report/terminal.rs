@@ -357,6 +357,7 @@ mod tests {
             significance: None,
             alert: true,
             retry_after: None,
+            duration_ms: 0,
         };
         assert_eq!(
             render_result(&r, PLAIN),
