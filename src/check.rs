@@ -456,14 +456,52 @@ fn matches_earlier(
     Ok(false)
 }
 
-/// One finished fetch, as the check loop sees it.
-struct Fetched {
-    index: usize,
-    result: Result<Response, String>,
+/// One finished fetch, on its way to [`process`].
+#[derive(Debug)]
+pub struct Fetched<K> {
+    /// Which watch, in the caller's terms.
+    pub key: K,
+    pub result: Result<Response, String>,
     /// Set when this fetch confirms an earlier one.
-    first: Option<Response>,
-    checked_at: String,
-    ms: u64,
+    pub first: Option<Response>,
+    pub checked_at: String,
+    pub ms: u64,
+}
+
+/// A confirmation to make: the first response, the delay, and when the
+/// check started.
+pub type Confirming = (Response, Duration, String);
+
+/// Fetch for one check: after the confirmation delay when confirming,
+/// after taking a permit of `limit` when given.
+pub async fn fetch_job<K>(
+    fetcher: Fetcher,
+    key: K,
+    req: Request,
+    first: Option<Confirming>,
+    limit: Option<Arc<tokio::sync::Semaphore>>,
+) -> Fetched<K> {
+    let (first, checked_at) = match first {
+        Some((resp, delay, at)) => {
+            tokio::time::sleep(delay).await;
+            (Some(resp), Some(at))
+        }
+        None => (None, None),
+    };
+    let _permit = match limit {
+        Some(sem) => sem.acquire_owned().await.ok(),
+        None => None,
+    };
+    let checked_at = checked_at.unwrap_or_else(now_rfc3339);
+    let start = Instant::now();
+    let result = fetcher.get(&req).await.map_err(|e| e.to_string());
+    Fetched {
+        key,
+        result,
+        first,
+        checked_at,
+        ms: start.elapsed().as_millis() as u64,
+    }
 }
 
 /// Check `watches` with at most `concurrency` fetches in flight, recording
@@ -480,32 +518,17 @@ pub async fn run_checks(
     let mut watches: Vec<Watch> = watches.to_vec();
     let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut set = tokio::task::JoinSet::new();
-    let spawn = |set: &mut tokio::task::JoinSet<Fetched>,
+    let spawn = |set: &mut tokio::task::JoinSet<Fetched<usize>>,
                  index: usize,
                  req: Request,
-                 first: Option<(Response, Duration, String)>| {
-        let fetcher = fetcher.clone();
-        let sem = sem.clone();
-        set.spawn(async move {
-            let (first, checked_at) = match first {
-                Some((resp, delay, at)) => {
-                    tokio::time::sleep(delay).await;
-                    (Some(resp), Some(at))
-                }
-                None => (None, None),
-            };
-            let _permit = sem.acquire_owned().await;
-            let checked_at = checked_at.unwrap_or_else(now_rfc3339);
-            let start = Instant::now();
-            let result = fetcher.get(&req).await.map_err(|e| e.to_string());
-            Fetched {
-                index,
-                result,
-                first,
-                checked_at,
-                ms: start.elapsed().as_millis() as u64,
-            }
-        });
+                 first: Option<Confirming>| {
+        set.spawn(fetch_job(
+            fetcher.clone(),
+            index,
+            req,
+            first,
+            Some(sem.clone()),
+        ));
     };
     for (i, w) in watches.iter().enumerate() {
         spawn(&mut set, i, request(store, w, true), None);
@@ -515,7 +538,7 @@ pub async fn run_checks(
         let Ok(f) = joined else {
             continue;
         };
-        let watch = &watches[f.index];
+        let watch = &watches[f.key];
         match process(store, watch, f.result, f.first, &f.checked_at, f.ms) {
             Step::Done(r) => {
                 let new_children = if watch.track_new {
@@ -534,7 +557,7 @@ pub async fn run_checks(
             Step::Confirm { first, delay } => {
                 // The confirmation must see the page itself, not a 304.
                 let req = request(store, watch, false);
-                spawn(&mut set, f.index, req, Some((first, delay, f.checked_at)))
+                spawn(&mut set, f.key, req, Some((first, delay, f.checked_at)))
             }
         }
     }

@@ -15,7 +15,7 @@ pub fn run(ctx: &Context, names: &[String], json: bool, concurrency: usize) -> O
         )));
     }
     let mut store = ctx.open_store()?;
-    let all = with_tracked(&store, &config)?;
+    let all = crate::daemon::all_watches(&store, &config)?;
     let watches: Vec<Watch> = if names.is_empty() {
         all
     } else {
@@ -59,25 +59,6 @@ pub fn run(ctx: &Context, names: &[String], json: bool, concurrency: usize) -> O
         println!("{}", tally(&results));
     }
     Ok(())
-}
-
-/// The configured watches plus the pages their feeds started tracking.
-fn with_tracked(
-    store: &crate::store::Store,
-    config: &crate::config::Config,
-) -> Result<Vec<Watch>, Failure> {
-    let mut watches = config.watches.clone();
-    for (name, url, feed) in store.tracked()? {
-        if watches.iter().any(|w| w.name == name) {
-            continue;
-        }
-        if let Some(parent) = config.watch(&feed) {
-            let mut child = parent.tracked_child(&url);
-            child.name = name;
-            watches.push(child);
-        }
-    }
-    Ok(watches)
 }
 
 /// "checked 3 watches: 1 changed, 1 unchanged, 1 first capture, 0 errors"

@@ -10,10 +10,9 @@
 mod http;
 pub mod metrics;
 
-use crate::check::{CheckResult, Step, now_rfc3339, process, request};
+use crate::check::{CheckResult, Confirming, Fetched, Step, fetch_job, process, request};
 use crate::config::{self, Config, Watch};
 use crate::fetch::{Fetcher, Request};
-use crate::model::Response;
 use crate::store::Store;
 use anyhow::{Context as _, Result, anyhow};
 use chrono::{DateTime, Utc};
@@ -23,7 +22,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
@@ -158,20 +157,9 @@ pub fn next_run(
     }
 }
 
-/// A number in 0..n, different from call to call.
+/// Up to `n` of random delay.
 fn jitter(n: Duration, salt: &str) -> Duration {
-    let ms = n.as_millis() as u64;
-    if ms == 0 {
-        return Duration::ZERO;
-    }
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos() as u64);
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ nanos;
-    for b in salt.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    Duration::from_millis(h % ms)
+    Duration::from_millis(crate::fetch::jitter(n.as_millis() as u64, salt))
 }
 
 /// A failing watch's next run: its schedule's interval doubled for every
@@ -202,15 +190,9 @@ struct Entry {
     in_flight: bool,
 }
 
-/// A finished fetch on its way back to the archive owner.
-struct Done {
-    name: String,
-    generation: u64,
-    result: Result<Response, String>,
-    first: Option<Response>,
-    checked_at: String,
-    ms: u64,
-}
+/// A finished fetch on its way back to the archive owner: keyed by the
+/// watch's name and the generation it was started under.
+type Done = Fetched<(String, u64)>;
 
 struct Daemon {
     store: Store,
@@ -272,34 +254,14 @@ impl Daemon {
         }
     }
 
-    fn spawn(&mut self, name: &str, req: Request, first: Option<(Response, Duration, String)>) {
+    fn spawn(&mut self, name: &str, req: Request, first: Option<Confirming>) {
         let Some(entry) = self.entries.get_mut(name) else {
             return;
         };
         entry.in_flight = true;
-        let generation = entry.generation;
-        let fetcher = self.fetcher.clone();
-        let name = name.to_string();
-        self.set.spawn(async move {
-            let (first, checked_at) = match first {
-                Some((resp, delay, at)) => {
-                    tokio::time::sleep(delay).await;
-                    (Some(resp), Some(at))
-                }
-                None => (None, None),
-            };
-            let checked_at = checked_at.unwrap_or_else(now_rfc3339);
-            let start = Instant::now();
-            let result = fetcher.get(&req).await.map_err(|e| e.to_string());
-            Done {
-                name,
-                generation,
-                result,
-                first,
-                checked_at,
-                ms: start.elapsed().as_millis() as u64,
-            }
-        });
+        let key = (name.to_string(), entry.generation);
+        self.set
+            .spawn(fetch_job(self.fetcher.clone(), key, req, first, None));
     }
 
     /// Start every queued check that is due, up to the concurrency bound.
@@ -330,7 +292,8 @@ impl Daemon {
 
     /// Record a finished fetch and schedule the watch's next run.
     fn finish(&mut self, done: Done) {
-        let Some(entry) = self.entries.get(&done.name) else {
+        let (name, generation) = done.key.clone();
+        let Some(entry) = self.entries.get(&name) else {
             return; // removed by a reload while in flight
         };
         let watch = entry.watch.clone();
@@ -344,7 +307,7 @@ impl Daemon {
         ) {
             Step::Confirm { first, delay } => {
                 let req = request(&self.store, &watch, false);
-                self.spawn(&done.name, req, Some((first, delay, done.checked_at)));
+                self.spawn(&name, req, Some((first, delay, done.checked_at)));
             }
             Step::Done(r) => {
                 log_result(&r, done.ms);
@@ -356,18 +319,18 @@ impl Daemon {
                 } else {
                     Vec::new()
                 };
-                if let Some(e) = self.entries.get_mut(&done.name) {
+                if let Some(e) = self.entries.get_mut(&name) {
                     e.in_flight = false;
                 }
                 // A reload changed the watch while it was in flight: its
                 // new schedule already stands.
                 if self
                     .entries
-                    .get(&done.name)
-                    .is_some_and(|e| e.generation == done.generation)
+                    .get(&name)
+                    .is_some_and(|e| e.generation == generation)
                 {
                     let next = self.next_after_result(&watch, &r);
-                    self.schedule_at(&done.name, next);
+                    self.schedule_at(&name, next);
                 }
                 let now = Utc::now();
                 for child in tracked {
@@ -628,7 +591,7 @@ pub async fn run(
 impl Daemon {
     /// Record a result during shutdown: no confirming re-fetch is started.
     fn finish_without_confirming(&mut self, done: Done) {
-        let Some(entry) = self.entries.get(&done.name) else {
+        let Some(entry) = self.entries.get(&done.key.0) else {
             return;
         };
         let mut watch = entry.watch.clone();

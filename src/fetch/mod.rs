@@ -120,7 +120,7 @@ const ROBOTS_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// A number in 0..n that differs from call to call (jitter; no need for
 /// real randomness).
-fn jitter(n: u64, salt: &str) -> u64 {
+pub fn jitter(n: u64, salt: &str) -> u64 {
     if n == 0 {
         return 0;
     }
