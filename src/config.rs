@@ -10,6 +10,7 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use toml::Spanned;
 
 /// The schedule a file gets when it names none.
@@ -22,7 +23,8 @@ pub struct Watch {
     pub name: String,
     pub url: String,
     pub rules: Rules,
-    pub schedule: Schedule,
+    /// Shared by every watch with the same expression and zone.
+    pub schedule: Arc<Schedule>,
     /// Changes below this significance are archived and reported but do
     /// not alert.
     pub min_significance: Significance,
@@ -279,6 +281,7 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
     let mut errors = Vec::new();
     let mut watches: Vec<Watch> = Vec::new();
     let mut seen: HashMap<String, (PathBuf, usize)> = HashMap::new();
+    let mut schedules: HashMap<(String, Option<String>), Arc<Schedule>> = HashMap::new();
     for (file, src) in sources {
         let at = |span: std::ops::Range<usize>, message: String, hint: Option<String>| {
             let (line, col) = line_col(src, span.start);
@@ -375,6 +378,12 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
                 },
                 (s, _) => s,
             };
+            // One schedule object per distinct expression and zone: tens of
+            // thousands of watches share a handful.
+            let schedule = schedule.map(|s| {
+                let key = (s.expr().to_string(), s.zone().map(str::to_string));
+                schedules.entry(key).or_insert_with(|| Arc::new(s)).clone()
+            });
             let mut rules = Rules::default();
             for (key, list, out) in [
                 ("select", &w.select, &mut rules.select),
