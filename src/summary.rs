@@ -140,21 +140,6 @@ fn bare(s: &str) -> String {
         .collect()
 }
 
-fn char_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 fn edit_significance(before: &str, after: &str) -> Significance {
     if bare(before) == bare(after) {
         return Significance::Minor;
@@ -179,7 +164,11 @@ fn edit_significance(before: &str, after: &str) -> Significance {
     }
     // A one-word typo fix.
     let (r, i) = (bare(&wc.removed), bare(&wc.inserted));
-    if wc.changed.len() <= 2 && !r.is_empty() && !i.is_empty() && char_distance(&r, &i) <= 2 {
+    if wc.changed.len() <= 2
+        && !r.is_empty()
+        && !i.is_empty()
+        && crate::extract::text::edit_distance(&r, &i) <= 2
+    {
         return Significance::Minor;
     }
     Significance::Moderate

@@ -157,6 +157,17 @@ pub fn next_run(
     }
 }
 
+/// When a watch is due, from its last check in the archive (an unreadable
+/// archive makes it due now).
+pub fn due_at(store: &Store, watch: &Watch, now: DateTime<Utc>) -> DateTime<Utc> {
+    let last = store
+        .last_checked(&watch.name)
+        .ok()
+        .flatten()
+        .and_then(|t| parse_time(&t));
+    next_run(watch, last, now)
+}
+
 /// Up to `n` of random delay.
 fn jitter(n: Duration, salt: &str) -> Duration {
     Duration::from_millis(crate::fetch::jitter(n.as_millis() as u64, salt))
@@ -224,13 +235,7 @@ impl Daemon {
     fn add_watches(&mut self, watches: Vec<Watch>, now: DateTime<Utc>) {
         let mut overdue = Vec::new();
         for w in watches {
-            let last = self
-                .store
-                .last_checked(&w.name)
-                .ok()
-                .flatten()
-                .and_then(|t| parse_time(&t));
-            let next = next_run(&w, last, now);
+            let next = due_at(&self.store, &w, now);
             let name = w.name.clone();
             self.entries.insert(
                 name.clone(),
@@ -398,16 +403,10 @@ impl Daemon {
         let mut added = Vec::new();
         let mut edited = 0;
         for w in watches {
+            let next = due_at(&self.store, &w, now);
             match self.entries.get_mut(&w.name) {
                 None => added.push(w),
                 Some(e) if !same_watch(&e.watch, &w) => {
-                    let last = self
-                        .store
-                        .last_checked(&w.name)
-                        .ok()
-                        .flatten()
-                        .and_then(|t| parse_time(&t));
-                    let next = next_run(&w, last, now);
                     let name = w.name.clone();
                     e.watch = w;
                     edited += 1;
@@ -469,14 +468,7 @@ pub async fn run_once(
     let now = Utc::now();
     let due: Vec<Watch> = watches
         .iter()
-        .filter(|w| {
-            let last = store
-                .last_checked(&w.name)
-                .ok()
-                .flatten()
-                .and_then(|t| parse_time(&t));
-            next_run(w, last, now) <= now
-        })
+        .filter(|w| due_at(store, w, now) <= now)
         .cloned()
         .collect();
     info!(
