@@ -354,6 +354,35 @@ pub fn process(
             Some(None) => Some(NewVersion::Gone),
             None => None,
         };
+        // The alerts go into the outbox in the same transaction: their
+        // version numbers are the ones this record will give (one writer).
+        let latest = prior.latest.as_ref().map(|v| v.number);
+        let draft = CheckResult {
+            outcome: decision.outcome.as_str(),
+            changes: decision.changes.clone(),
+            summary: summary.clone(),
+            significance,
+            alert: significance.is_some_and(|s| s >= watch.min_significance),
+            version: if new_version.is_some() {
+                Some(latest.map_or(1, |n| n + 1))
+            } else {
+                latest
+            },
+            previous_version: if new_version.is_some() { latest } else { None },
+            ..result.clone()
+        };
+        let alerts: Vec<(String, String, String)> =
+            match crate::notify::alert_for(&draft, &watch.notify_on) {
+                Some(a) => {
+                    let payload = serde_json::to_string(&a)?;
+                    watch
+                        .notify
+                        .iter()
+                        .map(|n| (n.clone(), a.idempotency_key.clone(), payload.clone()))
+                        .collect()
+                }
+                None => Vec::new(),
+            };
         result.outcome = decision.outcome.as_str();
         result.error = decision.error.clone();
         let rec = store.record(&CheckRecord {
@@ -372,6 +401,7 @@ pub fn process(
             summary: &summary,
             significance: significance.map(Significance::as_str),
             error: decision.error.as_deref(),
+            alerts: &alerts,
         })?;
         result.summary = summary;
         result.significance = significance;

@@ -33,6 +33,14 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "N", default_value_t = 2)]
     pub per_host: usize,
 
+    /// Delivery attempts before an alert is marked failed
+    #[arg(long, global = true, value_name = "N", default_value_t = 8)]
+    pub alert_attempts: u32,
+
+    /// The first alert retry waits this long, each next one twice as long
+    #[arg(long, global = true, value_name = "DURATION", default_value = "30s", value_parser = parse_duration_arg)]
+    pub alert_backoff: std::time::Duration,
+
     /// Requests to one host start at least this far apart (robots.txt
     /// Crawl-delay can make it longer)
     #[arg(long, global = true, value_name = "DURATION", default_value = "250ms", value_parser = parse_duration_arg)]
@@ -67,6 +75,13 @@ pub enum Command {
         /// How many pages to fetch at once
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
+        /// Queue alerts but do not send them now (the daemon, or the next
+        /// check, sends them)
+        #[arg(long)]
+        no_notify: bool,
+        /// How long to wait for alerts to be delivered before exiting
+        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration_arg)]
+        notify_wait: std::time::Duration,
     },
     /// The version history of a watch
     Log { name: String },
@@ -125,12 +140,42 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = LogFormat::Human)]
         log_format: LogFormat,
     },
+    /// Alerts: pending, delivered and failed (newest first)
+    Alerts {
+        #[command(subcommand)]
+        action: Option<AlertsAction>,
+        /// Only alerts with this status
+        #[arg(long, value_parser = ["pending", "delivered", "failed"])]
+        status: Option<String>,
+        /// One JSON object per alert per line
+        #[arg(long)]
+        json: bool,
+    },
+    /// Notifiers
+    Notify {
+        #[command(subcommand)]
+        action: NotifyAction,
+    },
     /// The next scheduled run of each watch
     Schedule {
         /// One JSON object per watch per line
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsAction {
+    /// Queue failed alerts again, due now
+    Retry,
+    /// Send what is due now
+    Deliver,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyAction {
+    /// Send a test message through a notifier
+    Test { name: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -40,6 +40,12 @@ pub struct Watch {
     pub robots: bool,
     /// Report `fetch_failing` after this many failed checks in a row.
     pub failing_after: usize,
+    /// The notifiers this watch's alerts go to (all configured ones unless
+    /// the watch names some).
+    pub notify: Vec<String>,
+    /// Only these kinds of change alert (`text`, `title`, `comments`,
+    /// `pingbacks`, `gone`, `back`, `entries`, `failing`); empty: all.
+    pub notify_on: Vec<String>,
     /// Where the watch is defined, for messages.
     pub file: PathBuf,
     pub line: usize,
@@ -49,6 +55,8 @@ pub struct Watch {
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     pub watches: Vec<Watch>,
+    /// `[notify.NAME]` tables from every file.
+    pub notifiers: Vec<crate::notify::Notifier>,
     /// The files read, in order.
     pub files: Vec<PathBuf>,
 }
@@ -72,6 +80,8 @@ impl Watch {
             track_new: false,
             robots: self.robots,
             failing_after: self.failing_after,
+            notify: self.notify.clone(),
+            notify_on: self.notify_on.clone(),
             file: self.file.clone(),
             line: self.line,
         }
@@ -140,8 +150,41 @@ struct RawFile {
     cron: Option<Spanned<String>>,
     timezone: Option<Spanned<String>>,
     #[serde(default)]
+    notify: std::collections::BTreeMap<String, Spanned<RawNotifier>>,
+    #[serde(default)]
     watch: Vec<Spanned<RawWatch>>,
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNotifier {
+    #[serde(rename = "type")]
+    kind: Spanned<String>,
+    smtp: Option<Spanned<String>>,
+    starttls: Option<bool>,
+    from: Option<Spanned<String>>,
+    to: Option<Spanned<Vec<String>>>,
+    username: Option<String>,
+    password_env: Option<String>,
+    url: Option<Spanned<String>>,
+    format: Option<Spanned<String>>,
+    secret_env: Option<String>,
+    digest: Option<Spanned<String>>,
+}
+
+const NOTIFIER_KEYS: &[&str] = &[
+    "type",
+    "smtp",
+    "starttls",
+    "from",
+    "to",
+    "username",
+    "password_env",
+    "url",
+    "format",
+    "secret_env",
+    "digest",
+];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -161,12 +204,14 @@ struct RawWatch {
     track_new: Option<Spanned<bool>>,
     robots: Option<Spanned<bool>>,
     failing_after: Option<Spanned<i64>>,
+    notify: Option<Vec<Spanned<String>>>,
+    notify_on: Option<Vec<Spanned<String>>>,
     confirm: Option<Spanned<bool>>,
     confirm_delay: Option<Spanned<String>>,
     compare_last: Option<Spanned<i64>>,
 }
 
-const FILE_KEYS: &[&str] = &["cron", "timezone", "watch"];
+const FILE_KEYS: &[&str] = &["cron", "timezone", "notify", "watch"];
 const WATCH_KEYS: &[&str] = &[
     "name",
     "url",
@@ -183,6 +228,8 @@ const WATCH_KEYS: &[&str] = &[
     "track_new",
     "robots",
     "failing_after",
+    "notify",
+    "notify_on",
 ];
 
 /// Failed checks in a row before `fetch_failing` is reported.
@@ -282,7 +329,47 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
     let mut watches: Vec<Watch> = Vec::new();
     let mut seen: HashMap<String, (PathBuf, usize)> = HashMap::new();
     let mut schedules: HashMap<(String, Option<String>), Arc<Schedule>> = HashMap::new();
+    // Notifiers first: their names are global, and watches refer to them.
+    let mut parsed: Vec<(&PathBuf, &String, RawFile)> = Vec::new();
     for (file, src) in sources {
+        match toml::from_str::<RawFile>(src) {
+            Ok(r) => parsed.push((file, src, r)),
+            Err(e) => errors.push(toml_error(file, src, &e)),
+        }
+    }
+    let mut notifiers: Vec<crate::notify::Notifier> = Vec::new();
+    for (file, src, raw) in &parsed {
+        for (name, n) in &raw.notify {
+            let at = |span: std::ops::Range<usize>, message: String, hint: Option<String>| {
+                let (line, col) = line_col(src, span.start);
+                ConfigError {
+                    file: (*file).clone(),
+                    line,
+                    col,
+                    message,
+                    hint,
+                }
+            };
+            if notifiers.iter().any(|x| &x.name == name) {
+                errors.push(at(
+                    n.span(),
+                    format!("duplicate notifier `{name}`"),
+                    Some("notifier names are global across all files".into()),
+                ));
+                continue;
+            }
+            match notifier(name, n.get_ref()) {
+                Ok(x) => notifiers.push(x),
+                Err((span, message, hint)) => errors.push(at(
+                    span.unwrap_or_else(|| n.span()),
+                    format!("[notify.{name}]: {message}"),
+                    hint,
+                )),
+            }
+        }
+    }
+    for (file, src, raw) in &parsed {
+        let (file, src) = (*file, *src);
         let at = |span: std::ops::Range<usize>, message: String, hint: Option<String>| {
             let (line, col) = line_col(src, span.start);
             ConfigError {
@@ -291,13 +378,6 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
                 col,
                 message,
                 hint,
-            }
-        };
-        let raw: RawFile = match toml::from_str(src) {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(toml_error(file, src, &e));
-                continue;
             }
         };
         let file_cron = match &raw.cron {
@@ -488,6 +568,44 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
                 ));
             }
             rules.feed = feed;
+            let notify: Vec<String> = match &w.notify {
+                None => notifiers.iter().map(|n| n.name.clone()).collect(),
+                Some(list) => {
+                    for n in list {
+                        if !notifiers.iter().any(|x| &x.name == n.get_ref()) {
+                            let known: Vec<&str> =
+                                notifiers.iter().map(|x| x.name.as_str()).collect();
+                            errors.push(at(
+                                n.span(),
+                                format!("key `notify`: no notifier named `{}`", n.get_ref()),
+                                Some(if known.is_empty() {
+                                    "define it in a [notify.NAME] table".to_string()
+                                } else {
+                                    format!("known notifiers: {}", known.join(", "))
+                                }),
+                            ));
+                        }
+                    }
+                    list.iter().map(|n| n.get_ref().clone()).collect()
+                }
+            };
+            let mut notify_on = Vec::new();
+            for c in w.notify_on.iter().flatten() {
+                if crate::notify::CATEGORIES
+                    .iter()
+                    .any(|(name, _)| name == c.get_ref())
+                {
+                    notify_on.push(c.get_ref().clone());
+                } else {
+                    let names: Vec<&str> =
+                        crate::notify::CATEGORIES.iter().map(|(n, _)| *n).collect();
+                    errors.push(at(
+                        c.span(),
+                        format!("key `notify_on`: unknown kind `{}`", c.get_ref()),
+                        Some(format!("use some of: {}", names.join(", "))),
+                    ));
+                }
+            }
             let failing_after = match &w.failing_after {
                 None => DEFAULT_FAILING_AFTER,
                 Some(n) => match usize::try_from(*n.get_ref()) {
@@ -540,6 +658,8 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
                     track_new,
                     robots: w.robots.as_ref().is_none_or(|r| *r.get_ref()),
                     failing_after,
+                    notify,
+                    notify_on,
                     file: file.clone(),
                     line,
                 });
@@ -549,11 +669,114 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
     if errors.is_empty() {
         Ok(Config {
             watches,
+            notifiers,
             files: sources.iter().map(|(f, _)| f.clone()).collect(),
         })
     } else {
         Err(ConfigErrors(errors))
     }
+}
+
+type NotifierError = (Option<std::ops::Range<usize>>, String, Option<String>);
+
+/// A `[notify.NAME]` table, checked.
+fn notifier(name: &str, raw: &RawNotifier) -> Result<crate::notify::Notifier, NotifierError> {
+    use crate::notify::{Channel, Notifier, WebhookFormat};
+    let digest = match &raw.digest {
+        None => None,
+        Some(d) => Some(parse_duration(d.get_ref()).ok_or_else(|| {
+            (
+                Some(d.span()),
+                format!("key `digest`: `{}` is not a duration", d.get_ref()),
+                Some("write e.g. \"1h\" or \"30m\"".to_string()),
+            )
+        })?),
+    };
+    let need = |v: &Option<Spanned<String>>, key: &str| -> Result<String, NotifierError> {
+        v.as_ref()
+            .map(|s| s.get_ref().clone())
+            .ok_or_else(|| (None, format!("missing key `{key}`"), None))
+    };
+    let channel = match raw.kind.get_ref().as_str() {
+        "email" => {
+            let smtp = need(&raw.smtp, "smtp")?;
+            match reqwest::Url::parse(&smtp) {
+                Ok(u) if matches!(u.scheme(), "smtp" | "smtps") && u.host_str().is_some() => {}
+                _ => {
+                    return Err((
+                        raw.smtp.as_ref().map(|s| s.span()),
+                        format!("key `smtp`: `{smtp}` is not an smtp:// or smtps:// URL"),
+                        Some(
+                            "e.g. \"smtp://127.0.0.1:2525\" or \"smtps://mail.example.org\"".into(),
+                        ),
+                    ));
+                }
+            }
+            let from = need(&raw.from, "from")?;
+            let to = raw
+                .to
+                .as_ref()
+                .map(|t| t.get_ref().clone())
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| {
+                    (
+                        None,
+                        "missing key `to` (a list of addresses)".to_string(),
+                        None,
+                    )
+                })?;
+            Channel::Email {
+                smtp,
+                starttls: raw.starttls.unwrap_or(false),
+                from,
+                to,
+                username: raw.username.clone(),
+                password_env: raw.password_env.clone(),
+            }
+        }
+        "webhook" => {
+            let url = need(&raw.url, "url")?;
+            match reqwest::Url::parse(&url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                _ => {
+                    return Err((
+                        raw.url.as_ref().map(|s| s.span()),
+                        format!("key `url`: `{url}` is not an http(s) URL"),
+                        None,
+                    ));
+                }
+            }
+            let format = match raw.format.as_ref().map(|f| f.get_ref().as_str()) {
+                None | Some("json") => WebhookFormat::Json,
+                Some("slack") => WebhookFormat::Slack,
+                Some("discord") => WebhookFormat::Discord,
+                Some(other) => {
+                    return Err((
+                        raw.format.as_ref().map(|s| s.span()),
+                        format!("key `format`: unknown format `{other}`"),
+                        Some("use \"json\", \"slack\" or \"discord\"".into()),
+                    ));
+                }
+            };
+            Channel::Webhook {
+                url,
+                format,
+                secret_env: raw.secret_env.clone(),
+            }
+        }
+        other => {
+            return Err((
+                Some(raw.kind.span()),
+                format!("key `type`: unknown notifier type `{other}`"),
+                Some("use \"email\" or \"webhook\"".into()),
+            ));
+        }
+    };
+    Ok(Notifier {
+        name: name.to_string(),
+        channel,
+        digest,
+    })
 }
 
 fn cron_hint() -> String {
@@ -605,7 +828,10 @@ fn toml_error(file: &Path, src: &str, e: &toml::de::Error) -> ConfigError {
     let msg = e.message().trim().to_string();
     let in_watch = e.span().is_some_and(|s| inside_watch_table(src, s.start));
     let (message, hint) = if let Some(key) = backticked(&msg, "unknown field `") {
-        let (what, known) = if in_watch {
+        let in_notify = e.span().is_some_and(|s| inside_notify_table(src, s.start));
+        let (what, known) = if in_notify {
+            ("in a [notify.NAME] table", NOTIFIER_KEYS)
+        } else if in_watch {
             ("in [[watch]]", WATCH_KEYS)
         } else {
             ("at top level", FILE_KEYS)
@@ -650,6 +876,17 @@ fn key_at(src: &str, offset: usize) -> Option<String> {
     let (k, _) = line.split_once('=')?;
     let k = k.trim().trim_matches('"');
     (!k.is_empty() && !k.starts_with('[')).then(|| k.to_string())
+}
+
+/// Whether the nearest table header above `offset` is `[notify.…]`.
+fn inside_notify_table(src: &str, offset: usize) -> bool {
+    let offset = src.floor_char_boundary(offset.min(src.len()));
+    src[..offset]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .is_some_and(|l| l.starts_with("[notify."))
 }
 
 /// Whether the nearest table header above `offset` is `[[watch]]`.

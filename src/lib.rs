@@ -14,6 +14,7 @@ pub mod daemon;
 pub mod extract;
 pub mod fetch;
 pub mod model;
+pub mod notify;
 pub mod report;
 pub mod schedule;
 pub mod serve;

@@ -6,7 +6,13 @@ use crate::config::Watch;
 use crate::report::{json_line, terminal};
 use std::io::Write;
 
-pub fn run(ctx: &Context, names: &[String], json: bool, concurrency: usize) -> Outcome {
+pub fn run(
+    ctx: &Context,
+    names: &[String],
+    json: bool,
+    concurrency: usize,
+    notify_wait: Option<std::time::Duration>,
+) -> Outcome {
     let config = ctx.load_config()?;
     if config.watches.is_empty() {
         return Err(Failure::Usage(format!(
@@ -57,6 +63,11 @@ pub fn run(ctx: &Context, names: &[String], json: bool, concurrency: usize) -> O
     ));
     if !json {
         println!("{}", tally(&results));
+    }
+    if let Some(wait) = notify_wait
+        && !config.notifiers.is_empty()
+    {
+        super::alerts::deliver_for(&rt, &mut store, &config.notifiers, &ctx.delivery, wait)?;
     }
     Ok(())
 }

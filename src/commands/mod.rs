@@ -1,6 +1,7 @@
 //! What each command does. `run` maps results to exit statuses: 0 when the
 //! work ran, 2 for usage and config errors, 1 for anything else.
 
+mod alerts;
 mod check;
 mod demo;
 mod history;
@@ -44,6 +45,7 @@ pub struct Context {
     pub db_path: PathBuf,
     pub style: Style,
     pub fetch: FetchOptions,
+    pub delivery: crate::notify::DeliveryOptions,
 }
 
 impl Context {
@@ -90,13 +92,34 @@ pub fn run(cli: Cli) -> ExitCode {
             host_interval: cli.host_interval,
             ..FetchOptions::default()
         },
+        delivery: crate::notify::DeliveryOptions {
+            attempts: cli.alert_attempts.max(1),
+            backoff: cli.alert_backoff,
+            ..crate::notify::DeliveryOptions::default()
+        },
     };
     let result = match cli.command {
         Command::Check {
             names,
             json,
             concurrency,
-        } => check::run(&ctx, &names, json, concurrency),
+            no_notify,
+            notify_wait,
+        } => check::run(
+            &ctx,
+            &names,
+            json,
+            concurrency,
+            (!no_notify).then_some(notify_wait),
+        ),
+        Command::Alerts {
+            action,
+            status,
+            json,
+        } => alerts::alerts(&ctx, action, status.as_deref(), json),
+        Command::Notify {
+            action: crate::cli::NotifyAction::Test { name },
+        } => alerts::test(&ctx, &name),
         Command::Log { name } => history::log(&ctx, &name),
         Command::Diff {
             name,

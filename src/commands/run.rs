@@ -24,6 +24,7 @@ pub fn run(ctx: &Context, opts: Options, log_format: LogFormat) -> Outcome {
     let _lock = lock_archive(&ctx.db_path).map_err(|e| Failure::Other(format!("{e:#}")))?;
     let mut store = ctx.open_store()?;
     let watches = all_watches(&store, &config)?;
+    let notifiers = config.notifiers.clone();
     // The watches are all the daemon needs (and at 50,000 watches a second
     // copy is felt).
     drop(config);
@@ -41,6 +42,8 @@ pub fn run(ctx: &Context, opts: Options, log_format: LogFormat) -> Outcome {
             &mut store,
             &fetcher,
             &watches,
+            &notifiers,
+            &ctx.delivery,
             concurrency,
         ));
         tracing::info!(checked = results.len(), "pass done");
@@ -51,6 +54,8 @@ pub fn run(ctx: &Context, opts: Options, log_format: LogFormat) -> Outcome {
         fetcher,
         ctx.config_path.clone(),
         watches,
+        notifiers,
+        ctx.delivery.clone(),
         opts,
     ))?;
     Ok(())

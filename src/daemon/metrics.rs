@@ -16,6 +16,9 @@ pub struct Metrics {
     latency_sum_ms: u64,
     pub queue_depth: usize,
     pub in_flight: usize,
+    pub alerts_sent: u64,
+    pub alerts_failed: u64,
+    pub alerts_pending: usize,
 }
 
 impl Metrics {
@@ -83,6 +86,27 @@ impl Metrics {
         let _ = writeln!(s, "# HELP redline_checks_in_flight Checks running now.");
         let _ = writeln!(s, "# TYPE redline_checks_in_flight gauge");
         let _ = writeln!(s, "redline_checks_in_flight {}", self.in_flight);
+        let _ = writeln!(
+            s,
+            "# HELP redline_alerts_pending Alerts waiting in the outbox."
+        );
+        let _ = writeln!(s, "# TYPE redline_alerts_pending gauge");
+        let _ = writeln!(s, "redline_alerts_pending {}", self.alerts_pending);
+        let _ = writeln!(
+            s,
+            "# HELP redline_alerts_total Alerts delivered or given up on."
+        );
+        let _ = writeln!(s, "# TYPE redline_alerts_total counter");
+        let _ = writeln!(
+            s,
+            "redline_alerts_total{{result=\"delivered\"}} {}",
+            self.alerts_sent
+        );
+        let _ = writeln!(
+            s,
+            "redline_alerts_total{{result=\"failed\"}} {}",
+            self.alerts_failed
+        );
         s
     }
 }

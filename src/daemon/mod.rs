@@ -13,6 +13,7 @@ pub mod metrics;
 use crate::check::{CheckResult, Confirming, Fetched, Step, fetch_job, process, request};
 use crate::config::{self, Config, Watch};
 use crate::fetch::{Fetcher, Request};
+use crate::notify::{DeliveryOptions, Notifier};
 use crate::store::Store;
 use anyhow::{Context as _, Result, anyhow};
 use chrono::{DateTime, Utc};
@@ -215,6 +216,8 @@ struct Daemon {
     set: JoinSet<Done>,
     metrics: Arc<Mutex<Metrics>>,
     next_generation: u64,
+    notifiers: Vec<Notifier>,
+    delivery: DeliveryOptions,
 }
 
 impl Daemon {
@@ -382,6 +385,7 @@ impl Daemon {
                 return;
             }
         };
+        self.notifiers = config.notifiers.clone();
         let watches = match all_watches(&self.store, &config) {
             Ok(w) => w,
             Err(e) => {
@@ -463,6 +467,8 @@ pub async fn run_once(
     store: &mut Store,
     fetcher: &Fetcher,
     watches: &[Watch],
+    notifiers: &[Notifier],
+    delivery: &DeliveryOptions,
     concurrency: usize,
 ) -> Vec<CheckResult> {
     let now = Utc::now();
@@ -476,10 +482,23 @@ pub async fn run_once(
         watches = watches.len(),
         "one pass over what is due"
     );
-    crate::check::run_checks(store, fetcher, &due, concurrency, |r| {
+    let results = crate::check::run_checks(store, fetcher, &due, concurrency, |r| {
         log_result(r, r.duration_ms)
     })
-    .await
+    .await;
+    // Also what earlier runs left in the outbox (a crash, a receiver down).
+    if !notifiers.is_empty() {
+        match crate::notify::deliver(store, notifiers, delivery).await {
+            Ok(d) => info!(
+                sent = d.sent,
+                retrying = d.retrying,
+                failed = d.failed,
+                "alerts"
+            ),
+            Err(e) => error!("alert delivery: {e:#}"),
+        }
+    }
+    results
 }
 
 /// Run the service until a stop signal.
@@ -488,6 +507,8 @@ pub async fn run(
     fetcher: Fetcher,
     config_path: PathBuf,
     watches: Vec<Watch>,
+    notifiers: Vec<Notifier>,
+    delivery: DeliveryOptions,
     opts: Options,
 ) -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
@@ -512,6 +533,8 @@ pub async fn run(
         set: JoinSet::new(),
         metrics,
         next_generation: 0,
+        notifiers,
+        delivery,
         opts: opts.clone(),
     };
     d.add_watches(watches, Utc::now());
@@ -519,6 +542,8 @@ pub async fn run(
     let mut signature = config_signature(&config_path);
     let mut poll = tokio::time::interval(opts.reload_poll);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut outbox = tokio::time::interval(Duration::from_secs(1));
+    outbox.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         d.start_due();
         let sleep = d
@@ -537,6 +562,7 @@ pub async fn run(
             _ = sigterm.recv() => { info!("SIGTERM: stopping"); break; }
             _ = sigint.recv() => { info!("SIGINT: stopping"); break; }
             _ = sighup.recv() => { info!("SIGHUP: reloading the configuration"); d.reload(); signature = config_signature(&config_path); }
+            _ = outbox.tick() => d.deliver().await,
             _ = poll.tick() => {
                 let now_sig = config_signature(&config_path);
                 if now_sig != signature {
@@ -576,11 +602,42 @@ pub async fn run(
             }
         }
     }
+    // What was recorded while stopping may still go out.
+    d.deliver().await;
     info!("stopped; the archive is consistent");
     Ok(())
 }
 
 impl Daemon {
+    /// Send what is due in the outbox.
+    async fn deliver(&mut self) {
+        if self.notifiers.is_empty() {
+            return;
+        }
+        match crate::notify::deliver(&mut self.store, &self.notifiers, &self.delivery).await {
+            Ok(d) => {
+                if d.sent + d.retrying + d.failed > 0 {
+                    info!(
+                        sent = d.sent,
+                        retrying = d.retrying,
+                        failed = d.failed,
+                        "alerts"
+                    );
+                }
+                if let Ok(mut m) = self.metrics.lock() {
+                    m.alerts_sent += d.sent as u64;
+                    m.alerts_failed += d.failed as u64;
+                    m.alerts_pending = self
+                        .store
+                        .alerts(Some("pending"), 1_000_000)
+                        .map(|a| a.len())
+                        .unwrap_or(0);
+                }
+            }
+            Err(e) => error!("alert delivery: {e:#}"),
+        }
+    }
+
     /// Record a result during shutdown: no confirming re-fetch is started.
     fn finish_without_confirming(&mut self, done: Done) {
         let Some(entry) = self.entries.get(&done.key.0) else {

@@ -87,6 +87,8 @@ pub struct CheckRecord<'a> {
     /// `minor`, `moderate` or `major`, for a check with changes.
     pub significance: Option<&'a str>,
     pub error: Option<&'a str>,
+    /// Alerts to queue with this check: (notifier, idempotency key, payload).
+    pub alerts: &'a [(String, String, String)],
 }
 
 /// What recording a check produced.
@@ -119,6 +121,40 @@ pub struct CheckRow {
     pub version: Option<i64>,
     pub error: Option<String>,
 }
+
+/// An alert in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingAlert {
+    pub id: i64,
+    pub notifier: String,
+    pub idem_key: String,
+    pub watch: String,
+    pub created_at: String,
+    pub payload: String,
+    pub status: String,
+    pub attempts: u32,
+    pub next_attempt_at: String,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<String>,
+}
+
+fn alert_row(r: &rusqlite::Row) -> rusqlite::Result<PendingAlert> {
+    Ok(PendingAlert {
+        id: r.get(0)?,
+        notifier: r.get(1)?,
+        idem_key: r.get(2)?,
+        watch: r.get(3)?,
+        created_at: r.get(4)?,
+        payload: r.get(5)?,
+        status: r.get(6)?,
+        attempts: r.get(7)?,
+        next_attempt_at: r.get(8)?,
+        last_error: r.get(9)?,
+        delivered_at: r.get(10)?,
+    })
+}
+
+const ALERT_COLS: &str = "id, notifier, idem_key, watch, created_at, payload, status, attempts, next_attempt_at, last_error, delivered_at";
 
 /// A volatile-text rule as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -505,6 +541,61 @@ impl Store {
             .optional()?)
     }
 
+    /// Pending alerts whose next attempt is due at `now` (RFC 3339), oldest
+    /// first.
+    pub fn due_alerts(&self, now: &str) -> Result<Vec<PendingAlert>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {ALERT_COLS} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY id"
+        ))?;
+        let rows = stmt
+            .query_map([now], alert_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Every alert (newest first), optionally only those with `status`.
+    pub fn alerts(&self, status: Option<&str>, limit: usize) -> Result<Vec<PendingAlert>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {ALERT_COLS} FROM outbox WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2"
+        ))?;
+        let rows = stmt
+            .query_map(params![status, limit as i64], alert_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    pub fn mark_delivered(&mut self, id: i64, at: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE outbox SET status = 'delivered', delivered_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+            params![id, at],
+        )?;
+        Ok(())
+    }
+
+    pub fn mark_retry(&mut self, id: i64, attempts: u32, next: &str, error: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE outbox SET attempts = ?2, next_attempt_at = ?3, last_error = ?4 WHERE id = ?1",
+            params![id, attempts, next, error],
+        )?;
+        Ok(())
+    }
+
+    pub fn mark_failed(&mut self, id: i64, attempts: u32, error: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE outbox SET status = 'failed', attempts = ?2, last_error = ?3 WHERE id = ?1",
+            params![id, attempts, error],
+        )?;
+        Ok(())
+    }
+
+    /// Put failed alerts back in the queue, due now; how many.
+    pub fn retry_failed(&mut self, now: &str) -> Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?1 WHERE status = 'failed'",
+            [now],
+        )?)
+    }
+
     /// Start tracking a feed entry's page; false when it already was.
     pub fn add_tracked(&mut self, feed: &str, name: &str, url: &str, at: &str) -> Result<bool> {
         let n = self.conn.execute(
@@ -764,6 +855,14 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
                 params![report_id, seq as i64, c.kind(), serde_json::to_string(c)?],
             )?;
         }
+    }
+    // Alerts commit with the change they report, or not at all.
+    for (notifier, key, payload) in rec.alerts {
+        tx.execute(
+            "INSERT OR IGNORE INTO outbox (notifier, idem_key, watch, check_id, created_at, payload, status, next_attempt_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?5)",
+            params![notifier, key, rec.watch, check_id, rec.checked_at, payload],
+        )?;
     }
     Ok(Recorded {
         check_id,

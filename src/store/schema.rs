@@ -132,4 +132,23 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE responses ADD COLUMN etag TEXT;
     ALTER TABLE responses ADD COLUMN last_modified TEXT;
     "#,
+    // 7: the outbox: alerts to send, written with the change they report.
+    r#"
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY,
+        notifier        TEXT NOT NULL,
+        idem_key        TEXT NOT NULL,
+        watch           TEXT NOT NULL,
+        check_id        INTEGER REFERENCES checks(id),
+        created_at      TEXT NOT NULL,
+        payload         TEXT NOT NULL,   -- the alert (JSON, schema 1)
+        status          TEXT NOT NULL CHECK (status IN ('pending','delivered','failed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error      TEXT,
+        delivered_at    TEXT,
+        UNIQUE (notifier, idem_key)
+    );
+    CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+    "#,
 ];

@@ -39,6 +39,7 @@ fn record(store: &mut Store, r: &Response, page: Option<&Page>) -> Recorded {
             summary: "",
             significance: None,
             error: None,
+            alerts: &[],
         })
         .unwrap()
 }
@@ -144,6 +145,7 @@ fn a_failed_transaction_leaves_nothing() {
         summary: "",
         significance: None,
         error: None,
+        alerts: &[],
     });
     assert!(err.is_err());
     let n: i64 = store
