@@ -78,8 +78,8 @@ impl Reply {
 
 /// Each path's replies: served in turn, the last one from then on.
 type Routes = Arc<RwLock<HashMap<String, (Vec<Reply>, usize)>>>;
-/// Each request's path, raw head and arrival time.
-type Hits = Arc<std::sync::Mutex<Vec<(String, String, std::time::Instant)>>>;
+/// Each request's path, raw head, arrival time and body.
+type Hits = Arc<std::sync::Mutex<Vec<(String, String, std::time::Instant, Vec<u8>)>>>;
 
 /// A running server; stops when dropped.
 pub struct SiteServer {
@@ -135,7 +135,20 @@ impl SiteServer {
             .lock()
             .map(|h| {
                 h.iter()
-                    .map(|(p, head, _)| (p.clone(), head.clone()))
+                    .map(|(p, head, _, _)| (p.clone(), head.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The head and body of each request for `path` (a webhook receiver).
+    pub fn received(&self, path: &str) -> Vec<(String, Vec<u8>)> {
+        self.hits
+            .lock()
+            .map(|h| {
+                h.iter()
+                    .filter(|(p, _, _, _)| p == path)
+                    .map(|(_, head, _, b)| (head.clone(), b.clone()))
                     .collect()
             })
             .unwrap_or_default()
@@ -147,8 +160,8 @@ impl SiteServer {
             .lock()
             .map(|h| {
                 h.iter()
-                    .filter(|(p, _, _)| p == path)
-                    .map(|(_, _, t)| *t)
+                    .filter(|(p, _, _, _)| p == path)
+                    .map(|(_, _, t, _)| *t)
                     .collect()
             })
             .unwrap_or_default()
@@ -202,12 +215,33 @@ fn serve_one(mut stream: TcpStream, routes: &Routes, hits: &Hits) -> std::io::Re
         }
         head.extend_from_slice(&buf[..n]);
     }
-    let head = String::from_utf8_lossy(&head);
+    let split = head
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(head.len(), |i| i + 4);
+    let mut body = head.split_off(split);
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let length = head
+        .lines()
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+        })
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(10 * 1024 * 1024);
+    while body.len() < length {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&buf[..n]);
+    }
     let mut parts = head.lines().next().unwrap_or("").split_whitespace();
     let method = parts.next().unwrap_or("GET").to_string();
     let path = parts.next().unwrap_or("/").to_string();
     if let Ok(mut h) = hits.lock() {
-        h.push((path.clone(), head.to_string(), std::time::Instant::now()));
+        h.push((path.clone(), head.clone(), std::time::Instant::now(), body));
     }
     let mut reply = routes
         .write()

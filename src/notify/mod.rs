@@ -18,7 +18,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-pub use send::send_one;
+pub use send::{IDEMPOTENCY_HEADER, SIGNATURE_HEADER, send_one, signature};
 
 /// The version of the alert payload (webhook JSON); bumped on any change
 /// that is not a pure addition.

@@ -289,7 +289,7 @@ mod tests {
         }]);
         let slack: serde_json::Value = serde_json::from_str(&webhook_body(
             super::super::WebhookFormat::Slack,
-            &[a.clone()],
+            std::slice::from_ref(&a),
         ))
         .unwrap();
         let text = slack["text"].as_str().unwrap();
