@@ -10,18 +10,20 @@ use redline::serve::Reply;
 use serde_json::Value;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 const P1: &str = "The United States is providing $40 million to support the mission.";
 const P1B: &str = "The United States is providing $60 million to support the mission.";
 /// Page text (escaped in the page's HTML) that would be dangerous as HTML.
 const HOSTILE: &str = "&lt;script&gt;alert('owned')&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;";
 
+/// A message as received: its recipients and its raw bytes.
+type Received = (Vec<String>, Vec<u8>);
+
 /// Collects every message the SMTP server accepts.
 #[derive(Clone, Default)]
 struct Mailbox {
     current: Arc<Mutex<Vec<u8>>>,
-    messages: Arc<Mutex<Vec<(Vec<String>, Vec<u8>)>>>,
+    messages: Arc<Mutex<Vec<Received>>>,
     rcpts: Arc<Mutex<Vec<String>>>,
 }
 
@@ -131,14 +133,6 @@ fn mime_part(message: &str, content_type: &str) -> String {
         _ => body.as_bytes().to_vec(),
     };
     String::from_utf8(bytes).unwrap().replace("\r\n", "\n")
-}
-
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn two_versions(env: &Env) {
