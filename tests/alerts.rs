@@ -469,3 +469,42 @@ fn notify_test_and_config_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn a_digest_notifier_batches_several_watches_into_one_message() {
+    let env = Env::new();
+    env.config(
+        "[notify.daily]\ntype = \"webhook\"\nurl = \"{base}/hook\"\ndigest = \"1s\"\n\n\
+         [[watch]]\nname = \"a\"\nurl = \"{base}/a\"\nrobots = false\nconfirm = false\n\n\
+         [[watch]]\nname = \"b\"\nurl = \"{base}/b\"\nrobots = false\nconfirm = false\n",
+    );
+    env.serve("/hook", Reply::with_type(200, "text/plain", "ok"));
+    env.serve("/a", Reply::html(page("A", &[P1])));
+    env.serve("/b", Reply::html(page("B", &[P1])));
+    env.check(&[]);
+    env.serve("/a", Reply::html(page("A", &[P1B])));
+    env.serve("/b", Reply::html(page("B", &[P1B])));
+    env.check(&[]);
+    // Not before the period is over.
+    assert!(env.server.received("/hook").is_empty());
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let out = env.cmd().args(["alerts", "deliver"]).output().unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "2 sent, 0 to retry, 0 failed\n"
+    );
+    let received = env.server.received("/hook");
+    assert_eq!(received.len(), 1, "one message for both watches");
+    let body: Value = serde_json::from_slice(&received[0].1).unwrap();
+    let watches: Vec<&str> = body["digest"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["watch"].as_str().unwrap())
+        .collect();
+    assert_eq!(watches.len(), 2);
+    assert!(
+        watches.contains(&"a") && watches.contains(&"b"),
+        "{watches:?}"
+    );
+}
