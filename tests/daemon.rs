@@ -303,4 +303,8 @@ fn json_logs_carry_watch_url_status_and_duration() {
         "{check}"
     );
     assert_eq!(check["level"], "INFO");
+    // The per-check span carries the same identity.
+    assert_eq!(check["span"]["name"], "check");
+    assert_eq!(check["span"]["watch"], "a");
+    assert_eq!(check["span"]["status"], "200");
 }

@@ -219,3 +219,30 @@ fn from_and_user_agent_are_sent() {
         "{head}"
     );
 }
+
+#[test]
+fn robots_crawl_delay_spaces_requests() {
+    let env = Env::new();
+    env.config("[[watch]]\nname = \"a\"\nurl = \"{base}/a\"\n\n[[watch]]\nname = \"b\"\nurl = \"{base}/b\"\n");
+    env.serve(
+        "/robots.txt",
+        Reply::with_type(200, "text/plain", "User-agent: *\nCrawl-delay: 1\n"),
+    );
+    env.serve("/a", Reply::html(page("A", &[P1])));
+    env.serve("/b", Reply::html(page("B", &[P1])));
+    let out = env
+        .cmd()
+        .args(["--host-interval", "0ms", "check", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut times = env.server.times("/a");
+    times.extend(env.server.times("/b"));
+    times.sort();
+    assert_eq!(times.len(), 2);
+    assert!(
+        times[1] - times[0] >= Duration::from_millis(950),
+        "only {:?} apart",
+        times[1] - times[0]
+    );
+}

@@ -13,8 +13,12 @@ fn init_logging(format: LogFormat) {
         .with_writer(std::io::stderr);
     // A second initialisation (tests in one process) is harmless.
     let _ = match format {
-        LogFormat::Json => builder.json().with_current_span(false).try_init(),
-        LogFormat::Human => builder.with_ansi(false).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+        LogFormat::Human => builder.with_ansi(false).with_target(false).try_init(),
     };
 }
 

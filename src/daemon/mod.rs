@@ -445,18 +445,23 @@ fn same_watch(a: &Watch, b: &Watch) -> bool {
         && a.failing_after == b.failing_after
 }
 
-fn log_result(r: &CheckResult, ms: u64) {
+/// One log event per check, inside a `check` span carrying the watch, URL,
+/// status and duration.
+pub fn log_result(r: &CheckResult, ms: u64) {
     let status = r
         .http_status
         .map_or_else(|| "-".to_string(), |s| s.to_string());
-    match r.outcome {
+    let span = tracing::info_span!("check", watch = %r.watch, url = %r.url, status = %status, duration_ms = ms);
+    let _entered = span.enter();
+    let outcome = r.outcome;
+    match outcome {
         "error" => {
-            warn!(watch = %r.watch, url = %r.url, status = %status, duration_ms = ms, error = r.error.as_deref().unwrap_or(""), "check failed")
+            warn!(watch = %r.watch, url = %r.url, status = %status, duration_ms = ms, outcome, error = r.error.as_deref().unwrap_or(""), "check failed")
         }
         "changed" => {
-            info!(watch = %r.watch, url = %r.url, status = %status, duration_ms = ms, version = r.version, summary = %r.summary, significance = r.significance.map(|s| s.as_str()).unwrap_or(""), "changed")
+            info!(watch = %r.watch, url = %r.url, status = %status, duration_ms = ms, outcome, version = r.version, summary = %r.summary, significance = r.significance.map(|s| s.as_str()).unwrap_or(""), "changed")
         }
-        outcome => {
+        _ => {
             info!(watch = %r.watch, url = %r.url, status = %status, duration_ms = ms, outcome, "checked")
         }
     }
