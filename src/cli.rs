@@ -84,7 +84,38 @@ pub enum Command {
         notify_wait: std::time::Duration,
     },
     /// The version history of a watch
-    Log { name: String },
+    Log {
+        name: String,
+        /// One JSON object per version per line
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recent change reports across all watches, newest first
+    Changes {
+        /// Only reports from this recent period (e.g. 24h, 7d)
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+        since: Option<std::time::Duration>,
+        /// Only this watch
+        #[arg(long, value_name = "NAME")]
+        watch: Option<String>,
+        /// Only reports with changes of this kind (text, title, comments,
+        /// pingbacks, gone, back, entries, failing)
+        #[arg(long)]
+        kind: Option<String>,
+        /// At most this many reports
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// One JSON object per report per line
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shell completions on stdout
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page (roff) on stdout
+    Man,
     /// The changes between two versions (default: the latest two)
     Diff {
         name: String,
@@ -95,8 +126,24 @@ pub enum Command {
         #[arg(id = "to_version", value_name = "TO")]
         to: Option<i64>,
         /// The changes as JSON
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["unified", "side_by_side"])]
         json: bool,
+        /// A standard unified diff of the text (for patch and other tools)
+        #[arg(long, conflicts_with = "side_by_side")]
+        unified: bool,
+        /// Before and after in two columns
+        #[arg(long)]
+        side_by_side: bool,
+        /// Compare the version current at this time (a date, 2013-12-07, or
+        /// RFC 3339) with the one before it
+        #[arg(long, value_name = "TIME", conflicts_with_all = ["from_version", "since"])]
+        at: Option<String>,
+        /// Compare the version current this long ago (e.g. 7d) with the latest
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg, conflicts_with = "from_version")]
+        since: Option<std::time::Duration>,
+        /// Width of --side-by-side output
+        #[arg(long, default_value_t = 120)]
+        width: usize,
     },
     /// The archived text of a version (default: the latest)
     Show {

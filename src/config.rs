@@ -239,7 +239,7 @@ pub const DEFAULT_FAILING_AFTER: usize = 3;
 /// changed.
 pub const DEFAULT_CONFIRM_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// A duration like "500ms", "2s", "5m" or "1h".
+/// A duration like "500ms", "2s", "5m", "1h", "7d" or "2w".
 pub fn parse_duration(s: &str) -> Option<std::time::Duration> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit())?;
@@ -250,6 +250,8 @@ pub fn parse_duration(s: &str) -> Option<std::time::Duration> {
         "s" => n.checked_mul(1000)?,
         "m" => n.checked_mul(60_000)?,
         "h" => n.checked_mul(3_600_000)?,
+        "d" => n.checked_mul(86_400_000)?,
+        "w" => n.checked_mul(7 * 86_400_000)?,
         _ => return None,
     };
     Some(std::time::Duration::from_millis(ms))

@@ -36,7 +36,7 @@ fn log_lists_versions_and_checks() {
     three_versions(&env);
     let text = stdout(&env.cmd().args(["log", "car"]).output().unwrap());
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 5, "{text}");
+    assert_eq!(lines.len(), 6, "{text}");
     assert!(lines[0].starts_with("car  http://127.0.0.1:"), "{text}");
     assert!(
         lines[1].starts_with("  v1 ") && lines[1].ends_with("200  first capture"),
@@ -48,8 +48,12 @@ fn log_lists_versions_and_checks() {
     );
     assert!(lines[3].ends_with("200  1 block added"), "{text}");
     assert!(
-        lines[4].starts_with("  4 checks (0 with errors), last ")
-            && lines[4].ends_with("(unchanged)"),
+        lines[4].starts_with("        … 1 unchanged check, last "),
+        "{text}"
+    );
+    assert!(
+        lines[5].starts_with("  4 checks (0 with errors), last ")
+            && lines[5].ends_with("(unchanged)"),
         "{text}"
     );
 }
@@ -213,4 +217,152 @@ fn demo_runs_offline_and_shows_each_kind_of_change() {
         .next()
         .unwrap();
     assert_eq!(step2.matches("unchanged (v1)").count(), 3, "{step2}");
+}
+
+#[test]
+fn diff_modes_unified_side_by_side_and_by_time() {
+    let env = Env::new();
+    three_versions(&env);
+    let patch = stdout(
+        &env.cmd()
+            .args(["diff", "car", "1", "3", "--unified"])
+            .output()
+            .unwrap(),
+    );
+    let lines: Vec<&str> = patch.lines().collect();
+    assert!(
+        lines[0].starts_with("--- a/car v1 ") && lines[1].starts_with("+++ b/car v3 "),
+        "{patch}"
+    );
+    assert_eq!(
+        &lines[2..],
+        &[
+            "@@ -1,2 +1,3 @@",
+            &format!("-{P1}"),
+            &format!("+{P1B}"),
+            " Second.",
+            "+Third."
+        ],
+        "{patch}"
+    );
+
+    let sbs = stdout(
+        &env.cmd()
+            .args([
+                "diff",
+                "car",
+                "1",
+                "2",
+                "--side-by-side",
+                "--width",
+                "100",
+                "--color",
+                "never",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        sbs.lines().any(
+            |l| l.starts_with("The United States is providing $40 million to ")
+                && l.ends_with(" │ The United States is providing $60 million to")
+        ),
+        "{sbs}"
+    );
+    assert!(sbs.lines().all(|l| l.chars().count() <= 100), "{sbs}");
+
+    // By time: the version current now is v3; a week ago there was none.
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let at = stdout(
+        &env.cmd()
+            .args(["diff", "car", "--at", &today, "--json"])
+            .output()
+            .unwrap(),
+    );
+    let v: serde_json::Value = serde_json::from_str(at.trim()).unwrap();
+    assert_eq!((v["from"].as_i64(), v["to"].as_i64()), (Some(2), Some(3)));
+    let since = stdout(
+        &env.cmd()
+            .args(["diff", "car", "--since", "7d", "--json"])
+            .output()
+            .unwrap(),
+    );
+    let v: serde_json::Value = serde_json::from_str(since.trim()).unwrap();
+    assert_eq!((v["from"].as_i64(), v["to"].as_i64()), (Some(1), Some(3)));
+    let out = env
+        .cmd()
+        .args(["diff", "car", "--at", "2013-12-07"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("had no version yet at 2013-12-07"));
+}
+
+#[test]
+fn changes_feed_across_watches() {
+    let env = Env::new();
+    env.config("[[watch]]\nname = \"car\"\nurl = \"{base}/p\"\nconfirm = false\n\n[[watch]]\nname = \"other\"\nurl = \"{base}/o\"\nconfirm = false\n");
+    env.serve("/p", Reply::html(page("CAR", &[P1])));
+    env.serve("/o", Reply::html(page("O", &["Other page."])));
+    env.check(&[]);
+    env.serve("/p", Reply::html(page("CAR", &[P1B])));
+    env.serve("/o", Reply::html(page("O changed", &["Other page."])));
+    env.check(&[]);
+    let all = stdout(&env.cmd().args(["changes", "--json"]).output().unwrap());
+    let rows: Vec<serde_json::Value> = all
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    let one = stdout(
+        &env.cmd()
+            .args(["changes", "--watch", "car", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(one.lines().count(), 1);
+    let titles = stdout(
+        &env.cmd()
+            .args(["changes", "--kind", "title", "--since", "1h"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(titles.lines().count(), 1, "{titles}");
+    assert!(
+        titles.contains("  other  v2  [major]  title changed"),
+        "{titles}"
+    );
+    let out = env
+        .cmd()
+        .args(["changes", "--kind", "weather"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn completions_and_man_page() {
+    let bash = assert_cmd::Command::cargo_bin("redline")
+        .unwrap()
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(bash.stdout).unwrap();
+    assert!(
+        text.contains("_redline()") && text.contains("--config"),
+        "{}",
+        &text[..200.min(text.len())]
+    );
+    let man = assert_cmd::Command::cargo_bin("redline")
+        .unwrap()
+        .arg("man")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(man.stdout).unwrap();
+    assert!(
+        text.starts_with(".ie") || text.contains(".TH redline"),
+        "{}",
+        &text[..200.min(text.len())]
+    );
+    assert!(text.contains("check"), "subcommands listed");
 }

@@ -3,9 +3,10 @@
 use super::{Context, Failure, Outcome};
 use crate::check::diff_versions;
 use crate::model::BlockKind;
-use crate::report::terminal::render_changes;
+use crate::report::terminal::{render_changes, side_by_side, unified_patch};
 use crate::store::{Store, Version};
 use crate::summary::summarize;
+use chrono::{DateTime, Utc};
 use std::io::Write;
 
 fn versions_of(store: &Store, name: &str) -> Result<Vec<Version>, Failure> {
@@ -38,15 +39,35 @@ fn current_rules(ctx: &Context, name: &str) -> Option<crate::extract::Rules> {
     cfg.watch(name).map(|w| w.rules.clone())
 }
 
-pub fn log(ctx: &Context, name: &str) -> Outcome {
+pub fn log(ctx: &Context, name: &str, json: bool) -> Outcome {
     let store = ctx.open_store()?;
     let versions = versions_of(&store, name)?;
     let checks = store.checks(name)?;
+    // The checks made while each version was current, after the one that
+    // created it: (unchanged, errors, last check time).
+    let mut between: std::collections::HashMap<i64, (usize, usize, String)> =
+        std::collections::HashMap::new();
+    for c in &checks {
+        let Some(v) = c.version else {
+            continue;
+        };
+        if matches!(c.outcome.as_str(), "unchanged" | "error") {
+            let e = between.entry(v).or_insert((0, 0, String::new()));
+            if c.outcome == "error" {
+                e.1 += 1;
+            } else {
+                e.0 += 1;
+            }
+            e.2 = c.checked_at.clone();
+        }
+    }
     let mut out = String::new();
-    out.push_str(&format!(
-        "{name}  {}\n",
-        versions.last().map_or("", |v| v.requested_url.as_str())
-    ));
+    if !json {
+        out.push_str(&format!(
+            "{name}  {}\n",
+            versions.last().map_or("", |v| v.requested_url.as_str())
+        ));
+    }
     for v in &versions {
         let what = if v.number == 1 {
             if v.gone {
@@ -57,12 +78,36 @@ pub fn log(ctx: &Context, name: &str) -> Outcome {
         } else {
             v.summary.clone().unwrap_or_else(|| summarize(&[]))
         };
+        let (unchanged, errors, last) = between.get(&v.number).cloned().unwrap_or_default();
+        if json {
+            let o = serde_json::json!({
+                "version": v.number, "created_at": v.created_at, "status": v.status, "gone": v.gone,
+                "final_url": v.final_url, "summary": what,
+                "checks_after": {"unchanged": unchanged, "error": errors, "last": (!last.is_empty()).then_some(last)},
+            });
+            out.push_str(&format!("{o}\n"));
+            continue;
+        }
         out.push_str(&format!(
             "  v{:<4} {}  {}  {}\n",
             v.number, v.created_at, v.status, what
         ));
+        if unchanged + errors > 0 {
+            let mut parts = Vec::new();
+            if unchanged > 0 {
+                parts.push(format!("{unchanged} unchanged"));
+            }
+            if errors > 0 {
+                parts.push(format!("{errors} with errors"));
+            }
+            out.push_str(&format!(
+                "        … {} check{}, last {last}\n",
+                parts.join(", "),
+                if unchanged + errors == 1 { "" } else { "s" }
+            ));
+        }
     }
-    if let Some(last) = checks.last() {
+    if let (Some(last), false) = (checks.last(), json) {
         let errors = checks.iter().filter(|c| c.outcome == "error").count();
         out.push_str(&format!(
             "  {} checks ({} with errors), last {} ({}{})\n",
@@ -76,42 +121,177 @@ pub fn log(ctx: &Context, name: &str) -> Outcome {
                 .unwrap_or_default()
         ));
     }
-    print!("{out}");
-    Ok(())
+    super::page_out(&out)
 }
 
-pub fn diff(ctx: &Context, name: &str, from: Option<i64>, to: Option<i64>, json: bool) -> Outcome {
+/// How `diff` shows changes.
+pub enum DiffMode {
+    Inline,
+    SideBySide(usize),
+    Unified,
+    Json,
+}
+
+/// How `diff` picks its two versions.
+pub enum Pick {
+    /// FROM and TO by number (default: the latest two).
+    Numbers(Option<i64>, Option<i64>),
+    /// The version current at this time, against the one before it.
+    At(String),
+    /// The version current this long ago, against the latest.
+    Since(std::time::Duration),
+}
+
+/// The end of a `--at` time: a date means the end of that day (UTC).
+fn parse_at(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    d.and_hms_opt(23, 59, 59).map(|t| t.and_utc())
+}
+
+/// The version current at `t`: the newest created at or before it.
+fn current_at<'a>(versions: &'a [Version], t: DateTime<Utc>) -> Option<&'a Version> {
+    versions.iter().rev().find(|v| {
+        DateTime::parse_from_rfc3339(&v.created_at).is_ok_and(|c| c.with_timezone(&Utc) <= t)
+    })
+}
+
+pub fn diff(ctx: &Context, name: &str, pick_by: Pick, mode: DiffMode) -> Outcome {
     let store = ctx.open_store()?;
     let versions = versions_of(&store, name)?;
     let latest = versions.last().map_or(1, |v| v.number);
-    let (from_n, to_n) = match (from, to) {
-        (Some(f), Some(t)) => (f, t),
-        (Some(f), None) => (f, latest),
-        _ => (latest - 1, latest),
+    let (from_n, to_n) = match pick_by {
+        Pick::Numbers(Some(f), Some(t)) => (f, t),
+        Pick::Numbers(Some(f), None) => (f, latest),
+        Pick::Numbers(None, _) => {
+            if versions.len() < 2 {
+                return Err(Failure::Other(format!(
+                    "`{name}` has only one version so far"
+                )));
+            }
+            (latest - 1, latest)
+        }
+        Pick::At(t) => {
+            let when = parse_at(&t).ok_or_else(|| {
+                Failure::Usage(format!(
+                    "--at `{t}`: write a date (2013-12-07) or an RFC 3339 time"
+                ))
+            })?;
+            let v = current_at(&versions, when)
+                .ok_or_else(|| Failure::Other(format!("`{name}` had no version yet at {t}")))?;
+            if v.number == 1 {
+                return Err(Failure::Other(format!(
+                    "the version of `{name}` current at {t} is its first"
+                )));
+            }
+            (v.number - 1, v.number)
+        }
+        Pick::Since(d) => {
+            let when = Utc::now() - chrono::Duration::from_std(d).unwrap_or_default();
+            let v = current_at(&versions, when)
+                .or(versions.first())
+                .map_or(1, |v| v.number);
+            (v, latest)
+        }
     };
-    if versions.len() < 2 && from.is_none() {
-        return Err(Failure::Other(format!(
-            "`{name}` has only one version so far"
-        )));
-    }
     let (a, b) = (pick(&versions, from_n, name)?, pick(&versions, to_n, name)?);
     let rules = current_rules(ctx, name);
     let changes = diff_versions(&store, &a, &b, rules.as_ref())?;
-    if json {
-        let v = serde_json::json!({"watch": name, "from": a.number, "to": b.number, "changes": changes});
-        println!("{v}");
-        return Ok(());
-    }
-    print!(
-        "{name}  v{} ({}) → v{} ({})\n  {}\n{}",
+    let header = format!(
+        "{name}  v{} ({}) → v{} ({})\n  {}\n",
         a.number,
         a.created_at,
         b.number,
         b.created_at,
-        summarize(&changes),
-        render_changes(&changes, ctx.style)
+        summarize(&changes)
     );
-    Ok(())
+    let text = match mode {
+        DiffMode::Json => {
+            format!(
+                "{}\n",
+                serde_json::json!({"watch": name, "from": a.number, "to": b.number, "changes": changes})
+            )
+        }
+        DiffMode::Inline => format!("{header}{}", render_changes(&changes, ctx.style)),
+        DiffMode::SideBySide(width) => {
+            format!("{header}{}", side_by_side(&changes, width, ctx.style))
+        }
+        DiffMode::Unified => {
+            let text_of = |v: &Version| -> Result<String, Failure> {
+                let page = match &rules {
+                    Some(r) => crate::check::page_under_rules(&store, v, r)?,
+                    None => store.page(v)?,
+                };
+                Ok(page.map(|p| p.text()).unwrap_or_default())
+            };
+            unified_patch(
+                &format!("a/{name} v{} {}", a.number, a.created_at),
+                &format!("b/{name} v{} {}", b.number, b.created_at),
+                &text_of(&a)?,
+                &text_of(&b)?,
+            )
+        }
+    };
+    super::page_out(&text)
+}
+
+/// Recent change reports across all watches.
+pub fn changes(
+    ctx: &Context,
+    since: Option<std::time::Duration>,
+    watch: Option<&str>,
+    kind: Option<&str>,
+    limit: usize,
+    json: bool,
+) -> Outcome {
+    if let Some(k) = kind
+        && !crate::notify::CATEGORIES.iter().any(|(n, _)| *n == k)
+    {
+        let names: Vec<&str> = crate::notify::CATEGORIES.iter().map(|(n, _)| *n).collect();
+        return Err(Failure::Usage(format!(
+            "--kind `{k}`: use one of {}",
+            names.join(", ")
+        )));
+    }
+    let store = ctx.open_store()?;
+    let since = since.map(|d| {
+        (Utc::now() - chrono::Duration::from_std(d).unwrap_or_default())
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    });
+    // Filtering by kind happens after the query: fetch enough to fill `limit`.
+    let fetch = if kind.is_some() {
+        limit.saturating_mul(20).max(1000)
+    } else {
+        limit
+    };
+    let mut rows = store.reports(since.as_deref(), watch, fetch)?;
+    if let Some(k) = kind {
+        let wanted = [k.to_string()];
+        rows.retain(|r| r.changes.iter().any(|c| crate::notify::wanted(c, &wanted)));
+    }
+    rows.truncate(limit);
+    let mut out = String::new();
+    for r in &rows {
+        if json {
+            out.push_str(&serde_json::to_string(r).unwrap_or_default());
+            out.push('\n');
+        } else {
+            out.push_str(&format!(
+                "{}  {}  v{}  [{}]  {}\n",
+                r.created_at,
+                r.watch,
+                r.version.map_or_else(|| "-".to_string(), |v| v.to_string()),
+                r.significance.as_deref().unwrap_or("-"),
+                r.summary
+            ));
+        }
+    }
+    if rows.is_empty() && !json {
+        out.push_str("no changes reported in this period\n");
+    }
+    super::page_out(&out)
 }
 
 pub fn show(ctx: &Context, name: &str, version: Option<i64>, raw: bool) -> Outcome {

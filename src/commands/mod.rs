@@ -120,13 +120,52 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Notify {
             action: crate::cli::NotifyAction::Test { name },
         } => alerts::test(&ctx, &name),
-        Command::Log { name } => history::log(&ctx, &name),
+        Command::Log { name, json } => history::log(&ctx, &name, json),
         Command::Diff {
             name,
             from,
             to,
             json,
-        } => history::diff(&ctx, &name, from, to, json),
+            unified,
+            side_by_side,
+            at,
+            since,
+            width,
+        } => {
+            let mode = if json {
+                history::DiffMode::Json
+            } else if unified {
+                history::DiffMode::Unified
+            } else if side_by_side {
+                history::DiffMode::SideBySide(width)
+            } else {
+                history::DiffMode::Inline
+            };
+            let pick = match (at, since) {
+                (Some(t), _) => history::Pick::At(t),
+                (None, Some(d)) => history::Pick::Since(d),
+                (None, None) => history::Pick::Numbers(from, to),
+            };
+            history::diff(&ctx, &name, pick, mode)
+        }
+        Command::Changes {
+            since,
+            watch,
+            kind,
+            limit,
+            json,
+        } => history::changes(&ctx, since, watch.as_deref(), kind.as_deref(), limit, json),
+        Command::Completions { shell } => {
+            let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "redline", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => {
+            let cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd)
+                .render(&mut std::io::stdout())
+                .map_err(Failure::from)
+        }
         Command::Show {
             name,
             version: _,
@@ -171,6 +210,38 @@ pub fn run(cli: Cli) -> ExitCode {
             eprintln!("error: {msg}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// Print `text`, through `$PAGER` (default `less -R`) when stdout is a
+/// terminal and the text is longer than a screen.
+pub fn page_out(text: &str) -> Outcome {
+    use std::io::Write;
+    let long = text.lines().count() > 40;
+    if long && std::io::stdout().is_terminal() {
+        let pager = std::env::var("PAGER")
+            .ok()
+            .filter(|p| !p.trim().is_empty())
+            .unwrap_or_else(|| "less -R".into());
+        let mut parts = pager.split_whitespace();
+        if let Some(prog) = parts.next()
+            && let Ok(mut child) = std::process::Command::new(prog)
+                .args(parts)
+                .stdin(std::process::Stdio::piped())
+                .spawn()
+        {
+            if let Some(mut stdin) = child.stdin.take() {
+                // A pager quit early closes the pipe: not an error.
+                let _ = stdin.write_all(text.as_bytes());
+            }
+            let _ = child.wait();
+            return Ok(());
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(Failure::from),
     }
 }
 

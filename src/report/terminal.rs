@@ -245,6 +245,95 @@ pub fn render_changes(changes: &[Change], style: Style) -> String {
     out
 }
 
+/// A standard unified diff of two texts (one block per line), which
+/// `patch` and other tools understand.
+pub fn unified_patch(old_label: &str, new_label: &str, old: &str, new: &str) -> String {
+    let diff = TextDiff::configure()
+        .algorithm(Algorithm::Patience)
+        .deadline(Instant::now() + Duration::from_secs(2))
+        .diff_lines(old, new);
+    diff.unified_diff()
+        .context_radius(3)
+        .header(old_label, new_label)
+        .to_string()
+}
+
+/// Wrap `text` into lines of at most `width` characters (words kept whole
+/// unless longer than a line).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(8);
+    let mut lines = Vec::new();
+    let mut cur = String::new();
+    for word in text.split(' ') {
+        let mut word = word.to_string();
+        while word.chars().count() > width {
+            let head: String = word.chars().take(width).collect();
+            word = word.chars().skip(width).collect();
+            if !cur.is_empty() {
+                lines.push(std::mem::take(&mut cur));
+            }
+            lines.push(head);
+        }
+        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(&word);
+    }
+    if !cur.is_empty() || lines.is_empty() {
+        lines.push(cur);
+    }
+    lines
+}
+
+/// Changes in two columns, before | after, within `width` characters.
+pub fn side_by_side(changes: &[Change], width: usize, style: Style) -> String {
+    let col = (width.max(40) - 3) / 2;
+    let mut out = String::new();
+    let pad = |s: &str| {
+        let n = s.chars().count();
+        format!("{s}{}", " ".repeat(col.saturating_sub(n)))
+    };
+    out.push_str(&format!("{} │ {}\n", pad("before"), "after"));
+    out.push_str(&format!("{}─┼─{}\n", "─".repeat(col), "─".repeat(col)));
+    for c in changes {
+        let (left, right, label) = match c {
+            Change::TextEdited {
+                block,
+                before,
+                after,
+                ..
+            } => (before.clone(), after.clone(), format!("¶{block}")),
+            Change::TextAdded { block, text } => (String::new(), text.clone(), format!("¶{block}")),
+            Change::TextRemoved { block, text } => {
+                (text.clone(), String::new(), format!("¶{block}"))
+            }
+            Change::TitleChanged { before, after } => (
+                before.clone().unwrap_or_default(),
+                after.clone().unwrap_or_default(),
+                "title".into(),
+            ),
+            other => (
+                String::new(),
+                crate::summary::summarize(std::slice::from_ref(other)),
+                other.kind().into(),
+            ),
+        };
+        let l = wrap(&left, col);
+        let r = wrap(&right, col);
+        out.push_str(&format!("{}\n", style.paint(DIM, &label)));
+        for i in 0..l.len().max(r.len()) {
+            let ls = l.get(i).map(String::as_str).unwrap_or("");
+            let rs = r.get(i).map(String::as_str).unwrap_or("");
+            let (ls_p, rs_p) = (style.paint(RED, &pad(ls)), style.paint(GREEN, rs));
+            out.push_str(&format!("{ls_p} │ {rs_p}\n"));
+        }
+    }
+    out
+}
+
 /// The human report of one check: a block for changes, a line otherwise.
 pub fn render_result(r: &CheckResult, style: Style) -> String {
     match r.outcome {
@@ -330,6 +419,46 @@ mod tests {
             "{c:?}"
         );
         assert!(!render_changes(&[Change::PageGone { status: 404 }], PLAIN).contains('\x1b'));
+    }
+
+    #[test]
+    fn unified_patch_is_standard() {
+        let p = unified_patch(
+            "a/car v1",
+            "b/car v2",
+            "one\ntwo\nthree\n",
+            "one\n2\nthree\n",
+        );
+        assert_eq!(
+            p,
+            "--- a/car v1\n+++ b/car v2\n@@ -1,3 +1,3 @@\n one\n-two\n+2\n three\n"
+        );
+    }
+
+    #[test]
+    fn side_by_side_columns() {
+        let out = side_by_side(
+            &[Change::TextEdited {
+                block: 2,
+                old_block: 2,
+                before: "old words here".into(),
+                after: "new words here".into(),
+            }],
+            40,
+            PLAIN,
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "before             │ after");
+        assert_eq!(lines[2], "¶2");
+        assert_eq!(lines[3], "old words here     │ new words here");
+        assert!(lines.iter().all(|l| l.chars().count() <= 40), "{out}");
+    }
+
+    #[test]
+    fn wrap_keeps_words_and_cuts_long_ones() {
+        assert_eq!(wrap("aaa bbb ccc", 8), vec!["aaa bbb", "ccc"]);
+        assert_eq!(wrap("abcdefghijkl", 8), vec!["abcdefgh", "ijkl"]);
+        assert_eq!(wrap("", 8), vec![""]);
     }
 
     #[test]

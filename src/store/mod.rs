@@ -122,6 +122,18 @@ pub struct CheckRow {
     pub error: Option<String>,
 }
 
+/// A change report as listed by `redline changes`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReportRow {
+    pub watch: String,
+    pub url: String,
+    pub created_at: String,
+    pub version: Option<i64>,
+    pub summary: String,
+    pub significance: Option<String>,
+    pub changes: Vec<Change>,
+}
+
 /// An alert in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingAlert {
@@ -539,6 +551,51 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?)
+    }
+
+    /// Change reports across watches, newest first: since an RFC 3339
+    /// time, for one watch, at most `limit`.
+    pub fn reports(
+        &self,
+        since: Option<&str>,
+        watch: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ReportRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT r.id, w.name, w.url, r.created_at, v.number, r.summary, r.significance
+             FROM reports r JOIN watches w ON w.id = r.watch_id LEFT JOIN versions v ON v.id = r.version_id
+             WHERE (?1 IS NULL OR r.created_at >= ?1) AND (?2 IS NULL OR w.name = ?2)
+             ORDER BY r.id DESC LIMIT ?3",
+        )?;
+        let rows = stmt
+            .query_map(params![since, watch, limit as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    ReportRow {
+                        watch: r.get(1)?,
+                        url: r.get(2)?,
+                        created_at: r.get(3)?,
+                        version: r.get(4)?,
+                        summary: r.get(5)?,
+                        significance: r.get(6)?,
+                        changes: Vec::new(),
+                    },
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut changes = self
+            .conn
+            .prepare("SELECT data FROM changes WHERE report_id = ?1 ORDER BY seq")?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, mut row) in rows {
+            for data in changes.query_map([id], |r| r.get::<_, String>(0))? {
+                if let Ok(c) = serde_json::from_str(&data?) {
+                    row.changes.push(c);
+                }
+            }
+            out.push(row);
+        }
+        Ok(out)
     }
 
     /// Pending alerts whose next attempt is due at `now` (RFC 3339), oldest
