@@ -152,7 +152,7 @@ fn parse_at(s: &str) -> Option<DateTime<Utc>> {
 }
 
 /// The version current at `t`: the newest created at or before it.
-fn current_at<'a>(versions: &'a [Version], t: DateTime<Utc>) -> Option<&'a Version> {
+fn current_at(versions: &[Version], t: DateTime<Utc>) -> Option<&Version> {
     versions.iter().rev().find(|v| {
         DateTime::parse_from_rfc3339(&v.created_at).is_ok_and(|c| c.with_timezone(&Utc) <= t)
     })
