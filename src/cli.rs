@@ -109,6 +109,25 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A self-contained HTML page of the changes in a period
+    Report {
+        /// Write the page here
+        #[arg(long, value_name = "FILE")]
+        html: std::path::PathBuf,
+        /// The period (e.g. 24h, 7d) [default: everything]
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+        since: Option<std::time::Duration>,
+    },
+    /// An Atom feed of recent changes on stdout (the daemon serves it at
+    /// /feed.atom with --listen)
+    Feed {
+        /// The period (e.g. 7d) [default: the latest reports]
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+        since: Option<std::time::Duration>,
+        /// At most this many entries
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
     /// Shell completions on stdout
     Completions {
         #[arg(value_enum)]

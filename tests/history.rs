@@ -366,3 +366,62 @@ fn completions_and_man_page() {
     );
     assert!(text.contains("check"), "subcommands listed");
 }
+
+#[test]
+fn html_report_and_atom_feed_are_safe_against_hostile_pages() {
+    let env = Env::new();
+    env.config("[[watch]]\nname = \"car\"\nurl = \"{base}/p\"\nconfirm = false\n");
+    env.serve("/p", Reply::html(page("CAR", &[P1])));
+    env.check_one("car");
+    // A hostile page: markup as text, and real script and handlers that
+    // extraction drops anyway.
+    env.serve(
+        "/p",
+        Reply::html(page(
+            "CAR <script>alert(0)</script>",
+            &[
+                P1,
+                "&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(2)&gt;",
+                "<script>alert(3)</script>",
+            ],
+        )),
+    );
+    env.check_one("car");
+    let file = env.dir.path().join("report.html");
+    let out = env
+        .cmd()
+        .args(["report", "--html"])
+        .arg(&file)
+        .args(["--since", "1d"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&out),
+        format!("wrote 1 change report(s) to {}\n", file.display())
+    );
+    let html = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(2)&gt;"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("<script") && !html.contains("<img") && !html.contains("alert(3)"),
+        "{html}"
+    );
+    assert!(html.contains("Content-Security-Policy") && html.contains("default-src 'none'"));
+    assert!(
+        !html.contains("http://") || html.matches("http://").count() == 2,
+        "only the watch's own link: {html}"
+    );
+
+    let feed = stdout(&env.cmd().arg("feed").output().unwrap());
+    assert!(
+        feed.contains("<entry>")
+            && feed.contains("<title>car: 1 block added; title changed</title>"),
+        "{feed}"
+    );
+    assert!(
+        !feed.contains("<script") && feed.contains("&amp;lt;script&amp;gt;"),
+        "{feed}"
+    );
+}

@@ -294,6 +294,51 @@ pub fn changes(
     super::page_out(&out)
 }
 
+fn since_time(since: Option<std::time::Duration>) -> Option<String> {
+    since.map(|d| {
+        (Utc::now() - chrono::Duration::from_std(d).unwrap_or_default())
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    })
+}
+
+pub fn report(
+    ctx: &Context,
+    file: &std::path::Path,
+    since: Option<std::time::Duration>,
+) -> Outcome {
+    let store = ctx.open_store()?;
+    let rows = store.reports(since_time(since).as_deref(), None, 100_000)?;
+    let title = match since {
+        Some(d) => format!("redline: changes in the last {}", humantime(d)),
+        None => "redline: all changes".to_string(),
+    };
+    let page = crate::report::html::report_page(&rows, &title);
+    std::fs::write(file, page)
+        .map_err(|e| Failure::Other(format!("cannot write {}: {e}", file.display())))?;
+    println!(
+        "wrote {} change report(s) to {}",
+        rows.len(),
+        file.display()
+    );
+    Ok(())
+}
+
+fn humantime(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        _ if s % 86_400 == 0 => format!("{} day(s)", s / 86_400),
+        _ if s % 3600 == 0 => format!("{} hour(s)", s / 3600),
+        _ => format!("{} minute(s)", s / 60),
+    }
+}
+
+pub fn feed(ctx: &Context, since: Option<std::time::Duration>, limit: usize) -> Outcome {
+    let store = ctx.open_store()?;
+    let rows = store.reports(since_time(since).as_deref(), None, limit)?;
+    print!("{}", crate::report::html::atom_feed(&rows, None));
+    Ok(())
+}
+
 pub fn show(ctx: &Context, name: &str, version: Option<i64>, raw: bool) -> Outcome {
     let store = ctx.open_store()?;
     let versions = versions_of(&store, name)?;

@@ -155,6 +155,8 @@ pub fn run(cli: Cli) -> ExitCode {
             limit,
             json,
         } => history::changes(&ctx, since, watch.as_deref(), kind.as_deref(), limit, json),
+        Command::Report { html, since } => history::report(&ctx, &html, since),
+        Command::Feed { since, limit } => history::feed(&ctx, since, limit),
         Command::Completions { shell } => {
             let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "redline", &mut std::io::stdout());

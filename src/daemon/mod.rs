@@ -521,13 +521,14 @@ pub async fn run(
     let mut sigint = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
     let mut sighup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
     let metrics = Arc::new(Mutex::new(Metrics::default()));
+    let d_db = store.path().to_path_buf();
     if let Some(addr) = opts.listen {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         let bound = listener.local_addr()?;
         info!(address = %bound, "serving /healthz and /metrics");
-        tokio::spawn(http::serve(listener, metrics.clone()));
+        tokio::spawn(http::serve(listener, metrics.clone(), d_db.clone()));
     }
     let mut d = Daemon {
         store,

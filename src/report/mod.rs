@@ -1,6 +1,7 @@
 //! Renderings of checks and changes for people (terminal) and scripts
 //! (JSON lines).
 
+pub mod html;
 pub mod terminal;
 
 use crate::check::CheckResult;
