@@ -326,8 +326,8 @@ pub fn report(
 fn humantime(d: std::time::Duration) -> String {
     let s = d.as_secs();
     match s {
-        _ if s % 86_400 == 0 => format!("{} day(s)", s / 86_400),
-        _ if s % 3600 == 0 => format!("{} hour(s)", s / 3600),
+        _ if s.is_multiple_of(86_400) => format!("{} day(s)", s / 86_400),
+        _ if s.is_multiple_of(3600) => format!("{} hour(s)", s / 3600),
         _ => format!("{} minute(s)", s / 60),
     }
 }
