@@ -109,6 +109,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Review unseen changes in an interactive terminal screen
+    Review,
     /// A self-contained HTML page of the changes in a period
     Report {
         /// Write the page here

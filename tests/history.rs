@@ -425,3 +425,12 @@ fn html_report_and_atom_feed_are_safe_against_hostile_pages() {
         "{feed}"
     );
 }
+
+#[test]
+fn review_needs_a_terminal() {
+    let env = Env::new();
+    three_versions(&env);
+    let out = env.cmd().arg("review").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("review needs a terminal"));
+}

@@ -332,6 +332,65 @@ fn humantime(d: std::time::Duration) -> String {
     }
 }
 
+pub fn review(ctx: &Context) -> Outcome {
+    use crate::report::review::{Action, Key, Review};
+    use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind};
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(Failure::Usage(
+            "review needs a terminal; for scripts use `redline changes --json`".into(),
+        ));
+    }
+    let mut store = ctx.open_store()?;
+    let mut review = Review::new(store.unseen_reports(10_000)?);
+    let mut terminal = ratatui::try_init()
+        .map_err(|e| Failure::Other(format!("cannot set up the terminal: {e}")))?;
+    let result = (|| -> Outcome {
+        loop {
+            terminal.draw(|f| review.draw(f))?;
+            let Event::Key(k) = event::read()? else {
+                continue;
+            };
+            if k.kind != KeyEventKind::Press {
+                continue;
+            }
+            let key = match k.code {
+                KeyCode::Up => Key::Up,
+                KeyCode::Down => Key::Down,
+                KeyCode::Enter => Key::Enter,
+                KeyCode::Esc => Key::Esc,
+                KeyCode::Tab => Key::Tab,
+                KeyCode::Backspace => Key::Backspace,
+                KeyCode::Char(c) => Key::Char(c),
+                _ => continue,
+            };
+            match review.handle(key) {
+                Action::Quit => return Ok(()),
+                Action::MarkSeen(id) => store.mark_seen(id, true)?,
+                Action::Open(url) => {
+                    let opener = if cfg!(target_os = "macos") {
+                        "open"
+                    } else {
+                        "xdg-open"
+                    };
+                    review.status = match std::process::Command::new(opener)
+                        .arg(&url)
+                        .stdout(std::process::Stdio::null())
+                        .stderr(std::process::Stdio::null())
+                        .spawn()
+                    {
+                        Ok(_) => format!("opened {url}"),
+                        Err(e) => format!("cannot open {url}: {e}"),
+                    };
+                }
+                Action::None => {}
+            }
+        }
+    })();
+    ratatui::restore();
+    result
+}
+
 pub fn feed(ctx: &Context, since: Option<std::time::Duration>, limit: usize) -> Outcome {
     let store = ctx.open_store()?;
     let rows = store.reports(since_time(since).as_deref(), None, limit)?;

@@ -155,6 +155,7 @@ pub fn run(cli: Cli) -> ExitCode {
             limit,
             json,
         } => history::changes(&ctx, since, watch.as_deref(), kind.as_deref(), limit, json),
+        Command::Review => history::review(&ctx),
         Command::Report { html, since } => history::report(&ctx, &html, since),
         Command::Feed { since, limit } => history::feed(&ctx, since, limit),
         Command::Completions { shell } => {

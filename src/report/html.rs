@@ -154,6 +154,7 @@ mod tests {
 
     fn row(text: &str) -> ReportRow {
         ReportRow {
+            id: 1,
             watch: "car <x>".into(),
             url: "https://x.gov/?a=1&b=2".into(),
             created_at: "2026-11-29T10:00:00.000Z".into(),

@@ -2,6 +2,7 @@
 //! (JSON lines).
 
 pub mod html;
+pub mod review;
 pub mod terminal;
 
 use crate::check::CheckResult;

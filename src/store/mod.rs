@@ -125,6 +125,8 @@ pub struct CheckRow {
 /// A change report as listed by `redline changes`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ReportRow {
+    /// The report's id in the archive.
+    pub id: i64,
     pub watch: String,
     pub url: String,
     pub created_at: String,
@@ -561,17 +563,42 @@ impl Store {
         watch: Option<&str>,
         limit: usize,
     ) -> Result<Vec<ReportRow>> {
+        self.report_rows(since, watch, None, limit)
+    }
+
+    /// Reports not yet marked seen, newest first.
+    pub fn unseen_reports(&self, limit: usize) -> Result<Vec<ReportRow>> {
+        self.report_rows(None, None, Some(false), limit)
+    }
+
+    /// Mark a report seen (or unseen again).
+    pub fn mark_seen(&mut self, report_id: i64, seen: bool) -> Result<()> {
+        self.conn.execute(
+            "UPDATE reports SET seen = ?2 WHERE id = ?1",
+            params![report_id, seen],
+        )?;
+        Ok(())
+    }
+
+    fn report_rows(
+        &self,
+        since: Option<&str>,
+        watch: Option<&str>,
+        seen: Option<bool>,
+        limit: usize,
+    ) -> Result<Vec<ReportRow>> {
         let mut stmt = self.conn.prepare(
             "SELECT r.id, w.name, w.url, r.created_at, v.number, r.summary, r.significance
              FROM reports r JOIN watches w ON w.id = r.watch_id LEFT JOIN versions v ON v.id = r.version_id
-             WHERE (?1 IS NULL OR r.created_at >= ?1) AND (?2 IS NULL OR w.name = ?2)
+             WHERE (?1 IS NULL OR r.created_at >= ?1) AND (?2 IS NULL OR w.name = ?2) AND (?4 IS NULL OR r.seen = ?4)
              ORDER BY r.id DESC LIMIT ?3",
         )?;
         let rows = stmt
-            .query_map(params![since, watch, limit as i64], |r| {
+            .query_map(params![since, watch, limit as i64, seen], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     ReportRow {
+                        id: r.get(0)?,
                         watch: r.get(1)?,
                         url: r.get(2)?,
                         created_at: r.get(3)?,

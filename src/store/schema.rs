@@ -151,4 +151,8 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
     "#,
+    // 8: which reports the user has reviewed (`redline review`).
+    r#"
+    ALTER TABLE reports ADD COLUMN seen INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];

@@ -154,3 +154,53 @@ fn a_failed_transaction_leaves_nothing() {
         .unwrap();
     assert_eq!(n, 0);
 }
+
+#[test]
+fn reports_can_be_marked_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    let changes = [Change::PageGone { status: 404 }];
+    for (i, at) in ["2026-11-29T10:00:00.000Z", "2026-11-29T11:00:00.000Z"]
+        .iter()
+        .enumerate()
+    {
+        let r = resp(format!("body {i}").as_bytes());
+        store
+            .record(&CheckRecord {
+                watch: "w",
+                url: "http://x/",
+                checked_at: at,
+                duration_ms: 1,
+                outcome: Outcome::Changed,
+                response: Some(&r),
+                http_status: Some(200),
+                new_version: Some(NewVersion::Gone),
+                rules: "r",
+                base_version_id: None,
+                changes: &changes,
+                summary: "page gone",
+                significance: Some("major"),
+                error: None,
+                alerts: &[],
+            })
+            .unwrap();
+    }
+    let unseen = store.unseen_reports(10).unwrap();
+    assert_eq!(unseen.len(), 2);
+    assert_eq!(
+        unseen[0].created_at, "2026-11-29T11:00:00.000Z",
+        "newest first"
+    );
+    assert_eq!(unseen[0].changes, changes.to_vec());
+    store.mark_seen(unseen[0].id, true).unwrap();
+    let left = store.unseen_reports(10).unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].created_at, "2026-11-29T10:00:00.000Z");
+    assert_eq!(
+        store
+            .reports(Some("2026-11-29T10:30:00.000Z"), None, 10)
+            .unwrap()
+            .len(),
+        1
+    );
+}
