@@ -79,6 +79,9 @@ pub enum Command {
         /// check, sends them)
         #[arg(long)]
         no_notify: bool,
+        /// No progress line on the terminal
+        #[arg(long, short)]
+        quiet: bool,
         /// How long to wait for alerts to be delivered before exiting
         #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration_arg)]
         notify_wait: std::time::Duration,

@@ -4,7 +4,7 @@ use super::{Context, Failure, Outcome, runtime};
 use crate::check::{CheckResult, run_checks};
 use crate::config::Watch;
 use crate::report::{json_line, terminal};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 pub fn run(
     ctx: &Context,
@@ -12,6 +12,7 @@ pub fn run(
     json: bool,
     concurrency: usize,
     notify_wait: Option<std::time::Duration>,
+    quiet: bool,
 ) -> Outcome {
     let config = ctx.load_config()?;
     if config.watches.is_empty() {
@@ -45,12 +46,20 @@ pub fn run(
     let rt = runtime()?;
     let style = ctx.style;
     let stdout = std::io::stdout();
+    // A progress line on stderr, only for a person at a terminal.
+    let progress = !quiet && std::io::stderr().is_terminal();
+    let total = watches.len();
+    let mut done = 0usize;
     let results = rt.block_on(run_checks(
         &mut store,
         &fetcher,
         &watches,
         concurrency,
         |r| {
+            done += 1;
+            if progress {
+                eprint!("\r\x1b[2K");
+            }
             let mut out = stdout.lock();
             let text = if json {
                 format!("{}\n", json_line(r))
@@ -59,8 +68,14 @@ pub fn run(
             };
             let _ = out.write_all(text.as_bytes());
             let _ = out.flush();
+            if progress && done < total {
+                eprint!("[{done}/{total}] checking…");
+            }
         },
     ));
+    if progress {
+        eprint!("\r\x1b[2K");
+    }
     if !json {
         println!("{}", tally(&results));
     }

@@ -105,12 +105,14 @@ pub fn run(cli: Cli) -> ExitCode {
             concurrency,
             no_notify,
             notify_wait,
+            quiet,
         } => check::run(
             &ctx,
             &names,
             json,
             concurrency,
             (!no_notify).then_some(notify_wait),
+            quiet,
         ),
         Command::Alerts {
             action,

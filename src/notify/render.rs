@@ -120,9 +120,7 @@ pub fn email_text(alerts: &[Alert]) -> String {
             a.diff
         ));
     }
-    s.push_str(
-        "-- \nredline: https://… your own archive has every version (`redline log NAME`).\n",
-    );
+    s.push_str("-- \nSent by redline. Every version is in your archive: `redline log NAME`.\n");
     s
 }
 

@@ -72,6 +72,9 @@ pub fn word_diff(before: &str, after: &str, style: Style) -> String {
                 if t.is_empty() {
                     continue;
                 }
+                if text.starts_with(' ') && !out.is_empty() && !out.ends_with(' ') {
+                    out.push(' ');
+                }
                 if style.color {
                     out.push_str(&style.paint(DEL, t));
                 } else {
@@ -85,6 +88,9 @@ pub fn word_diff(before: &str, after: &str, style: Style) -> String {
                 let t = text.trim();
                 if t.is_empty() {
                     continue;
+                }
+                if text.starts_with(' ') && !out.is_empty() && !out.ends_with(' ') {
+                    out.push(' ');
                 }
                 if style.color {
                     out.push_str(&style.paint(INS, t));
