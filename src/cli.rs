@@ -182,7 +182,11 @@ pub enum Command {
         volatile: bool,
     },
     /// The configured watches with their last check and version count
-    Watches,
+    Watches {
+        /// One JSON object per watch per line
+        #[arg(long)]
+        json: bool,
+    },
     /// Run redline on recorded pages served from loopback, with a
     /// temporary archive: no network, no setup
     Demo,

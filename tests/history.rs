@@ -143,6 +143,21 @@ fn watches_lists_config_with_archive_state() {
         later,
         vec!["later", "0", "never", "-", "https://www.state.gov/"]
     );
+    let json = stdout(&env.cmd().args(["watches", "--json"]).output().unwrap());
+    let rows: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (
+            rows[0]["watch"].as_str(),
+            rows[0]["versions"].as_i64(),
+            rows[0]["checks"].as_i64()
+        ),
+        (Some("car"), Some(3), Some(4))
+    );
+    assert_eq!(rows[1]["last_checked"], serde_json::json!(null));
 }
 
 #[test]

@@ -487,10 +487,25 @@ pub fn volatile(ctx: &Context, name: &str) -> Outcome {
     Ok(())
 }
 
-pub fn watches(ctx: &Context) -> Outcome {
+pub fn watches(ctx: &Context, json: bool) -> Outcome {
     let config = ctx.load_config()?;
     let store = ctx.open_store()?;
     let summaries = store.watch_summaries()?;
+    if json {
+        let mut out = String::new();
+        for w in &config.watches {
+            let s = summaries.iter().find(|s| s.name == w.name);
+            let v = serde_json::json!({
+                "watch": w.name, "url": w.url, "schedule": w.schedule.expr(),
+                "versions": s.map_or(0, |s| s.versions), "checks": s.map_or(0, |s| s.checks),
+                "last_checked": s.and_then(|s| s.last_checked.clone()),
+                "last_outcome": s.and_then(|s| s.last_outcome.clone()),
+            });
+            out.push_str(&format!("{v}\n"));
+        }
+        print!("{out}");
+        return Ok(());
+    }
     let width = config
         .watches
         .iter()

@@ -180,7 +180,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Show {
             name, version, raw, ..
         } => history::show(&ctx, &name, version, raw),
-        Command::Watches => history::watches(&ctx),
+        Command::Watches { json } => history::watches(&ctx, json),
         Command::Demo => demo::run(&ctx),
         Command::Run {
             once,
