@@ -828,9 +828,13 @@ fn line_col(src: &str, offset: usize) -> (usize, usize) {
 fn toml_error(file: &Path, src: &str, e: &toml::de::Error) -> ConfigError {
     let (line, col) = e.span().map_or((0, 0), |s| line_col(src, s.start));
     let msg = e.message().trim().to_string();
-    let in_watch = e.span().is_some_and(|s| inside_watch_table(src, s.start));
+    let in_watch = e
+        .span()
+        .is_some_and(|s| inside_table(src, s.start, "[[watch]]"));
     let (message, hint) = if let Some(key) = backticked(&msg, "unknown field `") {
-        let in_notify = e.span().is_some_and(|s| inside_notify_table(src, s.start));
+        let in_notify = e
+            .span()
+            .is_some_and(|s| inside_table(src, s.start, "[notify."));
         let (what, known) = if in_notify {
             ("in a [notify.NAME] table", NOTIFIER_KEYS)
         } else if in_watch {
@@ -880,26 +884,15 @@ fn key_at(src: &str, offset: usize) -> Option<String> {
     (!k.is_empty() && !k.starts_with('[')).then(|| k.to_string())
 }
 
-/// Whether the nearest table header above `offset` is `[notify.…]`.
-fn inside_notify_table(src: &str, offset: usize) -> bool {
+/// Whether the nearest table header above `offset` starts with `header`.
+fn inside_table(src: &str, offset: usize, header: &str) -> bool {
     let offset = src.floor_char_boundary(offset.min(src.len()));
     src[..offset]
         .lines()
         .rev()
         .map(str::trim)
         .find(|l| l.starts_with('['))
-        .is_some_and(|l| l.starts_with("[notify."))
-}
-
-/// Whether the nearest table header above `offset` is `[[watch]]`.
-fn inside_watch_table(src: &str, offset: usize) -> bool {
-    let offset = src.floor_char_boundary(offset.min(src.len()));
-    src[..offset]
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| l.starts_with('['))
-        .is_some_and(|l| l.starts_with("[[watch]]"))
+        .is_some_and(|l| l.starts_with(header))
 }
 
 /// The known key closest to `key` by edit distance, if it is close.

@@ -127,9 +127,26 @@ pub fn email_text(alerts: &[Alert]) -> String {
 const DEL: &str = "background-color:#ffebe9;color:#82071e;text-decoration:line-through;";
 const INS: &str = "background-color:#dafbe1;color:#116329;font-weight:bold;";
 
-/// An edit as HTML: removed and added words marked with inline styles (mail
-/// clients strip `<ins>`/`<del>` styling and stylesheets).
-fn html_edit(before: &str, after: &str) -> String {
+/// Which words of an edit to show in HTML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Removed and added words, in place.
+    Both,
+    /// The text before, removed words marked.
+    Before,
+    /// The text after, added words marked.
+    After,
+}
+
+/// An edit as HTML, words marked with inline styles (mail clients strip
+/// `<ins>`/`<del>` styling and stylesheets); every word is escaped.
+pub fn html_word_diff(
+    before: &str,
+    after: &str,
+    side: Side,
+    del_style: &str,
+    ins_style: &str,
+) -> String {
     let diff = similar::TextDiff::configure()
         .algorithm(similar::Algorithm::Patience)
         .deadline(std::time::Instant::now() + std::time::Duration::from_millis(50))
@@ -137,13 +154,22 @@ fn html_edit(before: &str, after: &str) -> String {
     let mut s = String::new();
     for ch in diff.iter_all_changes() {
         let v = escape(ch.value());
-        match ch.tag() {
-            similar::ChangeTag::Equal => s.push_str(&v),
-            similar::ChangeTag::Delete => s.push_str(&format!("<span style=\"{DEL}\">{v}</span>")),
-            similar::ChangeTag::Insert => s.push_str(&format!("<span style=\"{INS}\">{v}</span>")),
+        match (ch.tag(), side) {
+            (similar::ChangeTag::Equal, _) => s.push_str(&v),
+            (similar::ChangeTag::Delete, Side::Both | Side::Before) => {
+                s.push_str(&format!("<span style=\"{del_style}\">{v}</span>"))
+            }
+            (similar::ChangeTag::Insert, Side::Both | Side::After) => {
+                s.push_str(&format!("<span style=\"{ins_style}\">{v}</span>"))
+            }
+            _ => {}
         }
     }
     s
+}
+
+fn html_edit(before: &str, after: &str) -> String {
+    html_word_diff(before, after, Side::Both, DEL, INS)
 }
 
 /// The HTML part.

@@ -3,7 +3,7 @@
 //! (Content-Security-Policy), so hostile page text can never run.
 
 use crate::model::Change;
-use crate::notify::render::escape;
+use crate::notify::render::{Side, escape, html_word_diff};
 use crate::store::ReportRow;
 
 const DEL: &str = "background:#ffebe9;color:#82071e;text-decoration:line-through;";
@@ -11,25 +11,12 @@ const INS: &str = "background:#dafbe1;color:#116329;";
 
 /// Word-level marks for one side of an edit.
 fn marked(before: &str, after: &str, side_after: bool) -> String {
-    let diff = similar::TextDiff::configure()
-        .algorithm(similar::Algorithm::Patience)
-        .deadline(std::time::Instant::now() + std::time::Duration::from_millis(50))
-        .diff_words(before, after);
-    let mut s = String::new();
-    for ch in diff.iter_all_changes() {
-        let v = escape(ch.value());
-        match (ch.tag(), side_after) {
-            (similar::ChangeTag::Equal, _) => s.push_str(&v),
-            (similar::ChangeTag::Delete, false) => {
-                s.push_str(&format!("<span style=\"{DEL}\">{v}</span>"))
-            }
-            (similar::ChangeTag::Insert, true) => {
-                s.push_str(&format!("<span style=\"{INS}\">{v}</span>"))
-            }
-            _ => {}
-        }
-    }
-    s
+    let side = if side_after {
+        Side::After
+    } else {
+        Side::Before
+    };
+    html_word_diff(before, after, side, DEL, INS)
 }
 
 /// One change as a table row: what, before, after.

@@ -67,7 +67,7 @@ pub fn word_diff(before: &str, after: &str, style: Style) -> String {
     for (i, (tag, text)) in runs.iter().enumerate() {
         match tag {
             ChangeTag::Equal => out.push_str(&trim_context(text, i == 0, i + 1 == n)),
-            ChangeTag::Delete => {
+            tag => {
                 let t = text.trim();
                 if t.is_empty() {
                     continue;
@@ -75,28 +75,13 @@ pub fn word_diff(before: &str, after: &str, style: Style) -> String {
                 if text.starts_with(' ') && !out.is_empty() && !out.ends_with(' ') {
                     out.push(' ');
                 }
-                if style.color {
-                    out.push_str(&style.paint(DEL, t));
-                } else {
-                    out.push_str(&format!("[-{t}-]"));
-                }
-                if text.ends_with(' ') {
-                    out.push(' ');
-                }
-            }
-            ChangeTag::Insert => {
-                let t = text.trim();
-                if t.is_empty() {
-                    continue;
-                }
-                if text.starts_with(' ') && !out.is_empty() && !out.ends_with(' ') {
-                    out.push(' ');
-                }
-                if style.color {
-                    out.push_str(&style.paint(INS, t));
-                } else {
-                    out.push_str(&format!("{{+{t}+}}"));
-                }
+                let deleted = *tag == ChangeTag::Delete;
+                out.push_str(&match (style.color, deleted) {
+                    (true, true) => style.paint(DEL, t),
+                    (true, false) => style.paint(INS, t),
+                    (false, true) => format!("[-{t}-]"),
+                    (false, false) => format!("{{+{t}+}}"),
+                });
                 if text.ends_with(' ') {
                     out.push(' ');
                 }
