@@ -114,6 +114,8 @@ pub enum Command {
     },
     /// Review unseen changes in an interactive terminal screen
     Review,
+    /// Check the archive: re-hash every blob, resolve every reference
+    Verify,
     /// A self-contained HTML page of the changes in a period
     Report {
         /// Write the page here

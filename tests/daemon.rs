@@ -266,6 +266,12 @@ fn sigterm_mid_check_leaves_a_consistent_archive_and_the_next_start_continues() 
             "the abandoned check left nothing half-written"
         );
     }
+    let verify = env.cmd().arg("verify").output().unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
     // The next start picks the watch up again.
     env.serve("/slow", Reply::html(page("S", &[P1])));
     let mut d = Daemon::start(&env, &[]);

@@ -449,3 +449,36 @@ fn review_needs_a_terminal() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("review needs a terminal"));
 }
+
+#[test]
+fn verify_passes_on_a_sound_archive_and_catches_a_corrupted_blob() {
+    let env = Env::new();
+    three_versions(&env);
+    let out = env.cmd().arg("verify").output().unwrap();
+    assert_eq!(stdout(&out), format!("{}: ok\n", env.db.display()));
+    // Corrupt one stored body behind redline's back.
+    {
+        let conn = rusqlite::Connection::open(&env.db).unwrap();
+        let hash: String = conn
+            .query_row(
+                "SELECT body_hash FROM responses ORDER BY id LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let fake = zstd::bulk::compress(b"<p>tampered</p>", 3).unwrap();
+        conn.execute(
+            "UPDATE blobs SET data = ?1, size = 15 WHERE hash = ?2",
+            rusqlite::params![fake, hash],
+        )
+        .unwrap();
+    }
+    let out = env.cmd().arg("verify").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("content does not match its hash") && err.contains("body of response 1 (car)"),
+        "{err}"
+    );
+    assert!(err.contains("1 problem(s) in"), "{err}");
+}

@@ -391,6 +391,23 @@ pub fn review(ctx: &Context) -> Outcome {
     result
 }
 
+pub fn verify(ctx: &Context) -> Outcome {
+    let store = ctx.open_store()?;
+    let problems = store.verify()?;
+    if problems.is_empty() {
+        println!("{}: ok", ctx.db_path.display());
+        return Ok(());
+    }
+    for p in &problems {
+        eprintln!("{p}");
+    }
+    Err(Failure::Other(format!(
+        "{} problem(s) in {}",
+        problems.len(),
+        ctx.db_path.display()
+    )))
+}
+
 pub fn feed(ctx: &Context, since: Option<std::time::Duration>, limit: usize) -> Outcome {
     let store = ctx.open_store()?;
     let rows = store.reports(since_time(since).as_deref(), None, limit)?;

@@ -680,6 +680,129 @@ impl Store {
         )?)
     }
 
+    /// Check the archive: SQLite's own integrity check, every blob re-hashed
+    /// against its address and size, every reference resolved, every
+    /// reference count right. Each problem is one line naming what is wrong.
+    pub fn verify(&self) -> Result<Vec<String>> {
+        let mut problems = Vec::new();
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            let row = row?;
+            if row != "ok" {
+                problems.push(format!("sqlite: {row}"));
+            }
+        }
+        // Who refers to each blob.
+        let mut refs: std::collections::HashMap<String, Vec<String>> =
+            std::collections::HashMap::new();
+        let mut stmt = self.conn.prepare(
+            "SELECT r.id, w.name, r.headers_hash, r.body_hash FROM responses r JOIN watches w ON w.id = r.watch_id",
+        )?;
+        for row in stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })? {
+            let (id, watch, headers, body) = row?;
+            refs.entry(headers)
+                .or_default()
+                .push(format!("headers of response {id} ({watch})"));
+            refs.entry(body)
+                .or_default()
+                .push(format!("body of response {id} ({watch})"));
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT v.number, w.name, v.page_hash FROM versions v JOIN watches w ON w.id = v.watch_id WHERE v.page_hash IS NOT NULL",
+        )?;
+        for row in stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })? {
+            let (n, watch, page) = row?;
+            refs.entry(page)
+                .or_default()
+                .push(format!("page of version {n} ({watch})"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT hash, size, codec, data, refs FROM blobs")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })?;
+        for row in rows {
+            let (hash, size, codec, data, count) = row?;
+            let users = refs
+                .get(&hash)
+                .map(|v| v.join(", "))
+                .unwrap_or_else(|| "nothing".into());
+            seen.insert(hash.clone());
+            let raw = match codec.as_str() {
+                "zstd" => zstd::bulk::decompress(&data, usize::try_from(size).unwrap_or(0)),
+                other => {
+                    problems.push(format!(
+                        "blob {hash} (used by {users}): unknown codec {other}"
+                    ));
+                    continue;
+                }
+            };
+            match raw {
+                Err(e) => problems.push(format!(
+                    "blob {hash} (used by {users}): does not decompress: {e}"
+                )),
+                Ok(raw) => {
+                    if raw.len() as i64 != size {
+                        problems.push(format!(
+                            "blob {hash} (used by {users}): {} bytes, recorded as {size}",
+                            raw.len()
+                        ));
+                    }
+                    if sha256_hex(&raw) != hash {
+                        problems.push(format!(
+                            "blob {hash} (used by {users}): content does not match its hash"
+                        ));
+                    }
+                }
+            }
+            let actual = refs.get(&hash).map_or(0, Vec::len) as i64;
+            if actual != count {
+                problems.push(format!(
+                    "blob {hash}: reference count {count}, but {actual} references ({users})"
+                ));
+            }
+        }
+        for (hash, users) in &refs {
+            if !seen.contains(hash) {
+                problems.push(format!(
+                    "missing blob {hash}, needed by {}",
+                    users.join(", ")
+                ));
+            }
+        }
+        let dangling: i64 = self.conn.query_row(
+            "SELECT count(*) FROM versions v LEFT JOIN responses r ON r.id = v.response_id WHERE r.id IS NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        if dangling > 0 {
+            problems.push(format!("{dangling} version(s) refer to a missing response"));
+        }
+        problems.sort();
+        Ok(problems)
+    }
+
     /// Start tracking a feed entry's page; false when it already was.
     pub fn add_tracked(&mut self, feed: &str, name: &str, url: &str, at: &str) -> Result<bool> {
         let n = self.conn.execute(
