@@ -729,38 +729,35 @@ impl Store {
                 .or_default()
                 .push(format!("page of version {n} ({watch})"));
         }
-        let mut seen = std::collections::HashSet::new();
         let mut stmt = self
             .conn
-            .prepare("SELECT hash, size, codec, data, refs FROM blobs")?;
+            .prepare("SELECT hash, base FROM blobs WHERE base IS NOT NULL")?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+            let (hash, base) = row?;
+            refs.entry(base)
+                .or_default()
+                .push(format!("base of blob {}", &hash[..12]));
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut stmt = self.conn.prepare("SELECT hash, size, refs FROM blobs")?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Vec<u8>>(3)?,
-                r.get::<_, i64>(4)?,
+                r.get::<_, i64>(2)?,
             ))
         })?;
         for row in rows {
-            let (hash, size, codec, data, count) = row?;
+            let (hash, size, count) = row?;
             let users = refs
                 .get(&hash)
                 .map(|v| v.join(", "))
                 .unwrap_or_else(|| "nothing".into());
             seen.insert(hash.clone());
-            let raw = match codec.as_str() {
-                "zstd" => zstd::bulk::decompress(&data, usize::try_from(size).unwrap_or(0)),
-                other => {
-                    problems.push(format!(
-                        "blob {hash} (used by {users}): unknown codec {other}"
-                    ));
-                    continue;
-                }
-            };
+            let raw = read_blob(&self.conn, &hash);
             match raw {
                 Err(e) => problems.push(format!(
-                    "blob {hash} (used by {users}): does not decompress: {e}"
+                    "blob {hash} (used by {users}): cannot be read: {e:#}"
                 )),
                 Ok(raw) => {
                     if raw.len() as i64 != size {
@@ -824,20 +821,7 @@ impl Store {
     }
 
     fn blob(&self, hash: &str) -> Result<Vec<u8>> {
-        let (size, codec, data): (i64, String, Vec<u8>) = self
-            .conn
-            .query_row(
-                "SELECT size, codec, data FROM blobs WHERE hash = ?1",
-                [hash],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?
-            .ok_or_else(|| anyhow!("blob {hash} is missing from the archive"))?;
-        match codec.as_str() {
-            "zstd" => zstd::bulk::decompress(&data, usize::try_from(size).unwrap_or(0))
-                .with_context(|| format!("blob {hash} does not decompress")),
-            other => bail!("blob {hash} has unknown codec {other}"),
-        }
+        read_blob(&self.conn, hash)
     }
 
     /// Record one check and everything it produced, atomically.
@@ -890,7 +874,39 @@ fn parse_headers(bytes: &[u8]) -> Vec<(String, String)> {
 }
 
 /// Store `bytes` once under their hash and count one more reference.
-fn put_blob(tx: &Transaction, bytes: &[u8]) -> Result<String> {
+/// Longest chain of dictionary-compressed blobs before a plain one: reading
+/// a body never needs more than this many decompressions.
+const MAX_DELTA_DEPTH: i64 = 8;
+
+/// A blob's bytes, whatever its codec (following its base for deltas).
+fn read_blob(conn: &Connection, hash: &str) -> Result<Vec<u8>> {
+    let (size, codec, data, base): (i64, String, Vec<u8>, Option<String>) = conn
+        .query_row(
+            "SELECT size, codec, data, base FROM blobs WHERE hash = ?1",
+            [hash],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?
+        .ok_or_else(|| anyhow!("blob {hash} is missing from the archive"))?;
+    let size = usize::try_from(size).unwrap_or(0);
+    match (codec.as_str(), base) {
+        ("zstd", _) => zstd::bulk::decompress(&data, size)
+            .with_context(|| format!("blob {hash} does not decompress")),
+        ("zstd-dict", Some(base)) => {
+            let dict = read_blob(conn, &base).with_context(|| format!("base of blob {hash}"))?;
+            zstd::bulk::Decompressor::with_dictionary(&dict)
+                .and_then(|mut d| d.decompress(&data, size))
+                .with_context(|| format!("blob {hash} does not decompress against its base {base}"))
+        }
+        (other, _) => bail!("blob {hash} has unknown codec {other}"),
+    }
+}
+
+/// Store `bytes` once under their hash and count one more reference. With
+/// a `base` (the predecessor's body), a new blob is compressed with the base
+/// as zstd dictionary, so an edit costs about its own size; the base then
+/// counts one more reference, so it is never pruned while needed.
+fn put_blob(tx: &Transaction, bytes: &[u8], base: Option<&str>) -> Result<String> {
     let hash = sha256_hex(bytes);
     let exists: bool = tx
         .query_row("SELECT 1 FROM blobs WHERE hash = ?1", [&hash], |_| Ok(true))
@@ -898,12 +914,41 @@ fn put_blob(tx: &Transaction, bytes: &[u8]) -> Result<String> {
         .unwrap_or(false);
     if exists {
         tx.execute("UPDATE blobs SET refs = refs + 1 WHERE hash = ?1", [&hash])?;
-    } else {
-        let data = zstd::bulk::compress(bytes, 3)?;
-        tx.execute(
-            "INSERT INTO blobs (hash, size, codec, data, refs) VALUES (?1, ?2, 'zstd', ?3, 1)",
-            params![hash, bytes.len() as i64, data],
-        )?;
+        return Ok(hash);
+    }
+    let plain = zstd::bulk::compress(bytes, 3)?;
+    let delta = match base.filter(|b| *b != hash && bytes.len() >= 1024) {
+        Some(b) => {
+            let depth: Option<i64> = tx
+                .query_row("SELECT depth FROM blobs WHERE hash = ?1", [b], |r| r.get(0))
+                .optional()?;
+            match depth {
+                Some(d) if d < MAX_DELTA_DEPTH => {
+                    let dict = read_blob(tx, b)?;
+                    let packed =
+                        zstd::bulk::Compressor::with_dictionary(3, &dict)?.compress(bytes)?;
+                    // Only worth it when clearly smaller.
+                    (packed.len() * 10 < plain.len() * 9).then(|| (packed, b.to_string(), d + 1))
+                }
+                _ => None,
+            }
+        }
+        None => None,
+    };
+    match delta {
+        Some((data, b, depth)) => {
+            tx.execute(
+                "INSERT INTO blobs (hash, size, codec, data, refs, base, depth) VALUES (?1, ?2, 'zstd-dict', ?3, 1, ?4, ?5)",
+                params![hash, bytes.len() as i64, data, b, depth],
+            )?;
+            tx.execute("UPDATE blobs SET refs = refs + 1 WHERE hash = ?1", [&b])?;
+        }
+        None => {
+            tx.execute(
+                "INSERT INTO blobs (hash, size, codec, data, refs) VALUES (?1, ?2, 'zstd', ?3, 1)",
+                params![hash, bytes.len() as i64, plain],
+            )?;
+        }
     }
     Ok(hash)
 }
@@ -967,8 +1012,10 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
                     Some(id)
                 }
                 _ => {
-                    let headers_hash = put_blob(tx, &format_headers(&resp.headers))?;
-                    let body_hash = put_blob(tx, &resp.body)?;
+                    let headers_hash = put_blob(tx, &format_headers(&resp.headers), None)?;
+                    // Compressed against the previous body of this watch.
+                    let prev_body = last.as_ref().map(|l| l.1.clone());
+                    let body_hash = put_blob(tx, &resp.body, prev_body.as_deref())?;
                     tx.execute(
                         "INSERT INTO responses (watch_id, fetched_at, requested_url, final_url, redirects, status,
                                                 headers_hash, body_hash, elapsed_ms, etag, last_modified)
@@ -1006,7 +1053,9 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
         (Some(nv), Some(rid)) => {
             let number = latest.map_or(1, |(_, n)| n + 1);
             let (gone, page_hash) = match nv {
-                NewVersion::Page(page) => (false, Some(put_blob(tx, &serde_json::to_vec(page)?)?)),
+                NewVersion::Page(page) => {
+                    (false, Some(put_blob(tx, &serde_json::to_vec(page)?, None)?))
+                }
                 NewVersion::Gone => (true, None),
             };
             let status = rec.response.map_or(0, |r| r.status);

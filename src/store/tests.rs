@@ -204,3 +204,73 @@ fn reports_can_be_marked_seen() {
         1
     );
 }
+
+#[test]
+fn an_edit_costs_about_its_own_size_and_bodies_read_back_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    // A 40 KB page of varied text.
+    let para = |i: usize, figure: &str| {
+        format!(
+            "<p>Paragraph {i}: the Department notes item {} at {figure}, reference {:x}.</p>\n",
+            i * 7919 % 1000,
+            i * 2654435761 % 65536
+        )
+    };
+    let page = |edit_at: usize, figure: &str| -> Vec<u8> {
+        let mut s = String::new();
+        let mut i = 0;
+        while s.len() < 40_000 {
+            s.push_str(&para(i, if i == edit_at { figure } else { "$40 million" }));
+            i += 1;
+        }
+        s.into_bytes()
+    };
+    let mut bodies = Vec::new();
+    for (n, figure) in ["$40 million", "$60 million", "$65 million", "$70 million"]
+        .iter()
+        .enumerate()
+    {
+        let body = page(150 + n, figure);
+        record(&mut store, &resp(&body), Some(&Page::default()));
+        bodies.push(body);
+    }
+    let stored: Vec<(String, i64, Option<String>)> = {
+        let mut stmt = store
+            .conn
+            .prepare("SELECT codec, length(data), base FROM blobs WHERE size > 30000")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(stored.len(), 4);
+    let plain = stored
+        .iter()
+        .find(|(c, _, _)| c == "zstd")
+        .expect("the first body is stored whole");
+    let deltas: Vec<_> = stored.iter().filter(|(c, _, _)| c == "zstd-dict").collect();
+    assert_eq!(deltas.len(), 3, "{stored:?}");
+    println!(
+        "whole page: {} bytes stored; edits: {:?}",
+        plain.1,
+        deltas.iter().map(|d| d.1).collect::<Vec<_>>()
+    );
+    for (_, size, base) in &deltas {
+        assert!(base.is_some());
+        assert!(
+            *size < 400,
+            "a one-figure edit costs {size} bytes (whole page: {})",
+            plain.1
+        );
+    }
+    // Every body reads back byte for byte, and the archive verifies.
+    for (n, v) in store.versions("w").unwrap().iter().enumerate() {
+        assert_eq!(
+            store.raw_response(v.response_id).unwrap().response.body,
+            bodies[n]
+        );
+    }
+    assert_eq!(store.verify().unwrap(), Vec::<String>::new());
+}
