@@ -116,6 +116,8 @@ pub enum Command {
     Review,
     /// Check the archive: re-hash every blob, resolve every reference
     Verify,
+    /// A Memento timemap (RFC 7089, link format) of a watch's captures
+    Timemap { name: String },
     /// A self-contained HTML page of the changes in a period
     Report {
         /// Write the page here

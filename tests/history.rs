@@ -482,3 +482,36 @@ fn verify_passes_on_a_sound_archive_and_catches_a_corrupted_blob() {
     );
     assert!(err.contains("1 problem(s) in"), "{err}");
 }
+
+#[test]
+fn timemap_lists_every_capture() {
+    let env = Env::new();
+    three_versions(&env);
+    let text = stdout(&env.cmd().args(["timemap", "car"]).output().unwrap());
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    assert_eq!(
+        lines[0],
+        format!("<{}>; rel=\"original\",", env.server.url("/p"))
+    );
+    assert!(
+        lines[1].starts_with(
+            "<urn:redline:car>; rel=\"self\"; type=\"application/link-format\"; from=\""
+        ),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("<urn:redline:car:1>; rel=\"first memento\"; datetime=\"")
+            && lines[2].ends_with(" GMT\","),
+        "{text}"
+    );
+    assert!(
+        lines[3].starts_with("<urn:redline:car:2>; rel=\"memento\";"),
+        "{text}"
+    );
+    assert!(
+        lines[4].starts_with("<urn:redline:car:3>; rel=\"last memento\";")
+            && !lines[4].ends_with(','),
+        "{text}"
+    );
+}

@@ -408,6 +408,53 @@ pub fn verify(ctx: &Context) -> Outcome {
     )))
 }
 
+/// An RFC 1123 date, as Memento wants.
+fn http_date(rfc3339: &str) -> String {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| {
+            t.with_timezone(&Utc)
+                .format("%a, %d %b %Y %H:%M:%S GMT")
+                .to_string()
+        })
+        .unwrap_or_else(|_| rfc3339.to_string())
+}
+
+pub fn timemap(ctx: &Context, name: &str) -> Outcome {
+    let store = ctx.open_store()?;
+    let versions = versions_of(&store, name)?;
+    let original = versions.last().map_or("", |v| v.requested_url.as_str());
+    let first = versions
+        .first()
+        .map(|v| http_date(&v.created_at))
+        .unwrap_or_default();
+    let last = versions
+        .last()
+        .map(|v| http_date(&v.created_at))
+        .unwrap_or_default();
+    let mut lines = vec![
+        format!("<{original}>; rel=\"original\""),
+        format!(
+            "<urn:redline:{name}>; rel=\"self\"; type=\"application/link-format\"; from=\"{first}\"; until=\"{last}\""
+        ),
+    ];
+    let n = versions.len();
+    for (i, v) in versions.iter().enumerate() {
+        let rel = match (i, n) {
+            (0, 1) => "first last memento",
+            (0, _) => "first memento",
+            (i, n) if i + 1 == n => "last memento",
+            _ => "memento",
+        };
+        lines.push(format!(
+            "<urn:redline:{name}:{}>; rel=\"{rel}\"; datetime=\"{}\"",
+            v.number,
+            http_date(&v.created_at)
+        ));
+    }
+    println!("{}", lines.join(",\n"));
+    Ok(())
+}
+
 pub fn feed(ctx: &Context, since: Option<std::time::Duration>, limit: usize) -> Outcome {
     let store = ctx.open_store()?;
     let rows = store.reports(since_time(since).as_deref(), None, limit)?;

@@ -159,6 +159,7 @@ pub fn run(cli: Cli) -> ExitCode {
         } => history::changes(&ctx, since, watch.as_deref(), kind.as_deref(), limit, json),
         Command::Review => history::review(&ctx),
         Command::Verify => history::verify(&ctx),
+        Command::Timemap { name } => history::timemap(&ctx, &name),
         Command::Report { html, since } => history::report(&ctx, &html, since),
         Command::Feed { since, limit } => history::feed(&ctx, since, limit),
         Command::Completions { shell } => {
