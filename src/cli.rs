@@ -118,6 +118,12 @@ pub enum Command {
     Verify,
     /// A Memento timemap (RFC 7089, link format) of a watch's captures
     Timemap { name: String },
+    /// Re-derive stored pages from the archived raw bodies with the current
+    /// rules (after a select/ignore edit or a better extractor)
+    Reprocess {
+        /// Only these watches [default: every configured watch]
+        names: Vec<String>,
+    },
     /// A self-contained HTML page of the changes in a period
     Report {
         /// Write the page here

@@ -515,3 +515,36 @@ fn timemap_lists_every_capture() {
         "{text}"
     );
 }
+
+#[test]
+fn reprocess_rederives_pages_under_new_rules_without_reporting_an_edit() {
+    let env = Env::new();
+    env.config("[[watch]]\nname = \"car\"\nurl = \"{base}/p\"\nconfirm = false\n");
+    let body = format!(
+        "<html><body><div id=main><p>{P1}</p><p id=tagline>Share this official news from the Department</p></div></body></html>"
+    );
+    env.serve("/p", Reply::html(body));
+    env.check_one("car");
+    assert!(stdout(&env.cmd().args(["show", "car"]).output().unwrap()).contains("Share this"));
+    env.config(
+        "[[watch]]\nname = \"car\"\nurl = \"{base}/p\"\nconfirm = false\nignore = [\"#tagline\"]\n",
+    );
+    let out = stdout(&env.cmd().arg("reprocess").output().unwrap());
+    assert_eq!(
+        out,
+        "car: 1 version(s) re-derived under the current rules\n"
+    );
+    let shown = stdout(&env.cmd().args(["show", "car"]).output().unwrap());
+    assert!(
+        shown.contains(P1) && !shown.contains("Share this"),
+        "{shown}"
+    );
+    assert_eq!(env.check_one("car")["outcome"], "unchanged");
+    assert_eq!(
+        stdout(&env.cmd().arg("reprocess").output().unwrap()),
+        "car: up to date\n"
+    );
+    assert!(env.cmd().arg("verify").output().unwrap().status.success());
+    let log = stdout(&env.cmd().args(["log", "car", "--json"]).output().unwrap());
+    assert_eq!(log.lines().count(), 1, "no version was added: {log}");
+}

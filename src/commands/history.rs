@@ -455,6 +455,45 @@ pub fn timemap(ctx: &Context, name: &str) -> Outcome {
     Ok(())
 }
 
+pub fn reprocess(ctx: &Context, names: &[String]) -> Outcome {
+    let config = ctx.load_config()?;
+    let mut store = ctx.open_store()?;
+    let watches: Vec<&crate::config::Watch> =
+        if names.is_empty() {
+            config.watches.iter().collect()
+        } else {
+            let mut v = Vec::new();
+            for n in names {
+                v.push(config.watch(n).ok_or_else(|| {
+                    Failure::Usage(format!("no watch named `{n}` in the config"))
+                })?);
+            }
+            v
+        };
+    let at = crate::check::now_rfc3339();
+    for w in watches {
+        let mut pages = Vec::new();
+        for v in store.versions(&w.name)? {
+            if v.gone || v.rules == w.rules.fingerprint {
+                continue;
+            }
+            let raw = store.raw_response(v.response_id)?;
+            pages.push((v.number, crate::extract::extract(&raw.response, &w.rules)));
+        }
+        if pages.is_empty() {
+            println!("{}: up to date", w.name);
+            continue;
+        }
+        store.replace_pages(&w.name, &pages, &w.rules.fingerprint, &at)?;
+        println!(
+            "{}: {} version(s) re-derived under the current rules",
+            w.name,
+            pages.len()
+        );
+    }
+    Ok(())
+}
+
 pub fn feed(ctx: &Context, since: Option<std::time::Duration>, limit: usize) -> Outcome {
     let store = ctx.open_store()?;
     let rows = store.reports(since_time(since).as_deref(), None, limit)?;

@@ -160,6 +160,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Review => history::review(&ctx),
         Command::Verify => history::verify(&ctx),
         Command::Timemap { name } => history::timemap(&ctx, &name),
+        Command::Reprocess { names } => history::reprocess(&ctx, &names),
         Command::Report { html, since } => history::report(&ctx, &html, since),
         Command::Feed { since, limit } => history::feed(&ctx, since, limit),
         Command::Completions { shell } => {

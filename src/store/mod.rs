@@ -800,6 +800,45 @@ impl Store {
         Ok(problems)
     }
 
+    /// Replace the stored pages of a watch's versions (number → page) as
+    /// extracted under `rules`, in one transaction, and record that the
+    /// rules changed. Blob reference counts follow.
+    pub fn replace_pages(
+        &mut self,
+        name: &str,
+        pages: &[(i64, Page)],
+        rules: &str,
+        at: &str,
+    ) -> Result<()> {
+        let Some(wid) = self.watch_id(name)? else {
+            bail!("no watch `{name}` in the archive");
+        };
+        let tx = self.conn.transaction()?;
+        let mut from = std::collections::BTreeSet::new();
+        for (number, page) in pages {
+            let (old_hash, old_rules): (Option<String>, String) = tx.query_row(
+                "SELECT page_hash, rules FROM versions WHERE watch_id = ?1 AND number = ?2",
+                params![wid, number],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            from.insert(old_rules);
+            let new_hash = put_blob(&tx, &serde_json::to_vec(page)?, None)?;
+            if let Some(old) = old_hash {
+                tx.execute("UPDATE blobs SET refs = refs - 1 WHERE hash = ?1", [&old])?;
+            }
+            tx.execute(
+                "UPDATE versions SET page_hash = ?1, rules = ?2 WHERE watch_id = ?3 AND number = ?4",
+                params![new_hash, rules, wid, number],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO reprocessed (watch_id, at, from_rules, to_rules, versions) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![wid, at, from.into_iter().collect::<Vec<_>>().join(","), rules, pages.len() as i64],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Start tracking a feed entry's page; false when it already was.
     pub fn add_tracked(&mut self, feed: &str, name: &str, url: &str, at: &str) -> Result<bool> {
         let n = self.conn.execute(

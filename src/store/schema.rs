@@ -162,4 +162,16 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE blobs ADD COLUMN base TEXT REFERENCES blobs(hash);
     ALTER TABLE blobs ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 10: re-derivations of stored pages under new rules (`reprocess`): a
+    // rule change is recorded as such, never as a page edit.
+    r#"
+    CREATE TABLE reprocessed (
+        id         INTEGER PRIMARY KEY,
+        watch_id   INTEGER NOT NULL REFERENCES watches(id),
+        at         TEXT NOT NULL,
+        from_rules TEXT NOT NULL,
+        to_rules   TEXT NOT NULL,
+        versions   INTEGER NOT NULL
+    );
+    "#,
 ];
