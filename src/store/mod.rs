@@ -1093,7 +1093,17 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
             let number = latest.map_or(1, |(_, n)| n + 1);
             let (gone, page_hash) = match nv {
                 NewVersion::Page(page) => {
-                    (false, Some(put_blob(tx, &serde_json::to_vec(page)?, None)?))
+                    // Compressed against the previous page of this watch.
+                    let prev_page: Option<String> = tx
+                        .query_row(
+                            "SELECT page_hash FROM versions WHERE watch_id = ?1 AND page_hash IS NOT NULL
+                             ORDER BY number DESC LIMIT 1",
+                            [wid],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    let bytes = serde_json::to_vec(page)?;
+                    (false, Some(put_blob(tx, &bytes, prev_page.as_deref())?))
                 }
                 NewVersion::Gone => (true, None),
             };
