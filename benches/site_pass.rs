@@ -76,7 +76,7 @@ fn page(i: usize, g: usize) -> (String, usize) {
 
 /// Whether page `i` changes in generation `generation` (a deterministic 10%).
 fn changed(i: usize, generation: usize) -> bool {
-    generation > 0 && (i * 7 + generation * 13) % 10 == 0
+    generation > 0 && (i * 7 + generation * 13).is_multiple_of(10)
 }
 
 fn serve_generation(server: &SiteServer, n: usize, g: usize, etag: bool) {
