@@ -912,11 +912,6 @@ fn parse_headers(bytes: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Store `bytes` once under their hash and count one more reference.
-/// Longest chain of dictionary-compressed blobs before a plain one: reading
-/// a body never needs more than this many decompressions.
-const MAX_DELTA_DEPTH: i64 = 8;
-
 /// A blob's bytes, whatever its codec (following its base for deltas).
 fn read_blob(conn: &Connection, hash: &str) -> Result<Vec<u8>> {
     let (size, codec, data, base): (i64, String, Vec<u8>, Option<String>) = conn
@@ -942,9 +937,10 @@ fn read_blob(conn: &Connection, hash: &str) -> Result<Vec<u8>> {
 }
 
 /// Store `bytes` once under their hash and count one more reference. With
-/// a `base` (the predecessor's body), a new blob is compressed with the base
-/// as zstd dictionary, so an edit costs about its own size; the base then
-/// counts one more reference, so it is never pruned while needed.
+/// a `base` (the predecessor's body), a new blob is compressed with a whole
+/// blob as zstd dictionary (the base, or the base's own keyframe), so an edit
+/// costs about its own size; the dictionary blob counts one more reference,
+/// so it is never pruned while needed.
 fn put_blob(tx: &Transaction, bytes: &[u8], base: Option<&str>) -> Result<String> {
     let hash = sha256_hex(bytes);
     let exists: bool = tx
@@ -956,23 +952,27 @@ fn put_blob(tx: &Transaction, bytes: &[u8], base: Option<&str>) -> Result<String
         return Ok(hash);
     }
     let plain = zstd::bulk::compress(bytes, 3)?;
-    let delta = match base.filter(|b| *b != hash && bytes.len() >= 1024) {
-        Some(b) => {
-            let depth: Option<i64> = tx
-                .query_row("SELECT depth FROM blobs WHERE hash = ?1", [b], |r| r.get(0))
-                .optional()?;
-            match depth {
-                Some(d) if d < MAX_DELTA_DEPTH => {
-                    let dict = read_blob(tx, b)?;
-                    let packed =
-                        zstd::bulk::Compressor::with_dictionary(3, &dict)?.compress(bytes)?;
-                    // Only worth it when clearly smaller.
-                    (packed.len() * 10 < plain.len() * 9).then(|| (packed, b.to_string(), d + 1))
-                }
-                _ => None,
-            }
-        }
+    // The dictionary is always a whole blob: the predecessor itself, or the
+    // whole blob the predecessor was compressed against. Reading any blob
+    // then takes at most two decompressions, however long the history.
+    let keyframe: Option<String> = match base.filter(|b| *b != hash && bytes.len() >= 1024) {
+        Some(b) => tx
+            .query_row("SELECT base FROM blobs WHERE hash = ?1", [b], |r| {
+                r.get::<_, Option<String>>(0)
+            })
+            .optional()?
+            .map(|of_base| of_base.unwrap_or_else(|| b.to_string())),
         None => None,
+    };
+    let delta = match keyframe {
+        Some(k) if k != hash => {
+            let dict = read_blob(tx, &k)?;
+            let packed = zstd::bulk::Compressor::with_dictionary(3, &dict)?.compress(bytes)?;
+            // Worth it only when clearly smaller; once a page has drifted far
+            // from its keyframe, this body becomes the next keyframe.
+            (packed.len() * 2 < plain.len()).then_some((packed, k, 1i64))
+        }
+        _ => None,
     };
     match delta {
         Some((data, b, depth)) => {

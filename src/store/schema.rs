@@ -155,9 +155,8 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE reports ADD COLUMN seen INTEGER NOT NULL DEFAULT 0;
     "#,
-    // 9: bodies compressed against their predecessor (zstd with the
-    // previous body as dictionary): `base` is that blob, `depth` how many
-    // such steps lead back to a plain blob.
+    // 9: bodies compressed against an earlier whole body (zstd dictionary):
+    // `base` is that blob, `depth` 1 for such blobs, 0 for whole ones.
     r#"
     ALTER TABLE blobs ADD COLUMN base TEXT REFERENCES blobs(hash);
     ALTER TABLE blobs ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
