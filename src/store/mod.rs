@@ -947,7 +947,12 @@ fn put_blob(tx: &Transaction, bytes: &[u8], base: Option<&str>) -> Result<String
 
 /// [`put_blob`] for bytes whose hash is already known (hashing a body
 /// twice showed up in the profile).
-fn put_hashed_blob(tx: &Transaction, bytes: &[u8], hash: String, base: Option<&str>) -> Result<String> {
+fn put_hashed_blob(
+    tx: &Transaction,
+    bytes: &[u8],
+    hash: String,
+    base: Option<&str>,
+) -> Result<String> {
     let exists: bool = tx
         .query_row("SELECT 1 FROM blobs WHERE hash = ?1", [&hash], |_| Ok(true))
         .optional()?
@@ -1059,7 +1064,8 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
                     let headers_hash = put_blob(tx, &format_headers(&resp.headers), None)?;
                     // Compressed against the previous body of this watch.
                     let prev_body = last.as_ref().map(|l| l.1.clone());
-                    let body_hash = put_hashed_blob(tx, &resp.body, body_hash.clone(), prev_body.as_deref())?;
+                    let body_hash =
+                        put_hashed_blob(tx, &resp.body, body_hash.clone(), prev_body.as_deref())?;
                     tx.execute(
                         "INSERT INTO responses (watch_id, fetched_at, requested_url, final_url, redirects, status,
                                                 headers_hash, body_hash, elapsed_ms, etag, last_modified)
