@@ -269,6 +269,24 @@ pub fn default_path() -> PathBuf {
         .unwrap_or(local)
 }
 
+/// The config files under `path`: the file itself, or the `*.toml` files of
+/// a directory, sorted. `Err(None)`: the path does not exist.
+pub fn config_files(path: &Path) -> Result<Vec<PathBuf>, Option<std::io::Error>> {
+    if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(Some)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+            .collect();
+        files.sort();
+        Ok(files)
+    } else if path.exists() {
+        Ok(vec![path.to_path_buf()])
+    } else {
+        Err(None)
+    }
+}
+
 /// Load a TOML file, or every `*.toml` file of a directory (sorted).
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let whole = |message: String, hint: Option<String>| {
@@ -280,23 +298,13 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
             hint,
         }])
     };
-    let files: Vec<PathBuf> = if path.is_dir() {
-        let entries = std::fs::read_dir(path)
-            .map_err(|e| whole(format!("cannot read directory: {e}"), None))?;
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
-            .collect();
-        files.sort();
-        files
-    } else if path.exists() {
-        vec![path.to_path_buf()]
-    } else {
-        return Err(whole(
+    let files = config_files(path).map_err(|e| match e {
+        Some(e) => whole(format!("cannot read directory: {e}"), None),
+        None => whole(
             "no such file or directory".into(),
             Some("pass --config with a schedules directory or a .toml file (see schedules/ in the redline repository for examples)".into()),
-        ));
-    };
+        ),
+    })?;
     let mut sources = Vec::new();
     let mut errors = Vec::new();
     for f in &files {

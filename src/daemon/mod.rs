@@ -97,19 +97,8 @@ pub fn lock_archive(db: &Path) -> Result<ArchiveLock> {
 /// A fingerprint of the config files (paths, sizes, modification times),
 /// to notice edits without a file-watching dependency.
 fn config_signature(path: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
-    let files: Vec<PathBuf> = if path.is_dir() {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(path)
-            .map(|rd| {
-                rd.filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        v.sort();
-        v
-    } else {
-        vec![path.to_path_buf()]
-    };
+    // A vanished path is a change too: the next reload reports it.
+    let files = config::config_files(path).unwrap_or_else(|_| vec![path.to_path_buf()]);
     files
         .into_iter()
         .map(|p| {

@@ -94,16 +94,6 @@ pub struct Validators {
     pub last_modified: Option<String>,
 }
 
-impl Validators {
-    /// The validators of a stored response's headers.
-    pub fn of(resp: &Response) -> Validators {
-        Validators {
-            etag: resp.header("etag").map(str::to_string),
-            last_modified: resp.header("last-modified").map(str::to_string),
-        }
-    }
-}
-
 /// One polite request.
 #[derive(Debug, Clone)]
 pub struct Request {
