@@ -403,6 +403,17 @@ pub fn process(
             error: decision.error.as_deref(),
             alerts: &alerts,
         })?;
+        if rec.previous_version.is_some()
+            && let Err(e) = store.prune(
+                &watch.name,
+                watch.keep_versions,
+                watch.keep_days,
+                chrono::Utc::now(),
+            )
+        {
+            // The check itself is safely recorded; retention retries next time.
+            tracing::warn!(watch = %watch.name, "retention: {e:#}");
+        }
         result.summary = summary;
         result.significance = significance;
         result.alert = significance.is_some_and(|s| s >= watch.min_significance);

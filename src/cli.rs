@@ -116,6 +116,32 @@ pub enum Command {
     Review,
     /// Check the archive: re-hash every blob, resolve every reference
     Verify,
+    /// Apply retention (keep_versions, keep_days) to every configured
+    /// watch and give unused space back to the file system
+    Gc,
+    /// Write captures to a WARC/1.1 file (one gzip member per record) with
+    /// a CDXJ index beside it (FILE.cdxj)
+    Export {
+        /// The WARC file to write (conventionally *.warc.gz)
+        #[arg(long, value_name = "FILE")]
+        warc: std::path::PathBuf,
+        /// Only these watches [default: all in the archive]
+        names: Vec<String>,
+        /// Only captures from this recent period (e.g. 30d)
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+        since: Option<std::time::Duration>,
+    },
+    /// Back-fill watches' history from the captures in a WARC file (e.g. a
+    /// Wayback Machine download), in capture order
+    Import {
+        /// The WARC file to read (gzip-compressed or not)
+        #[arg(long, value_name = "FILE")]
+        warc: std::path::PathBuf,
+        /// Import every capture into this watch [default: the configured
+        /// watch whose URL the capture is of]
+        #[arg(long, value_name = "NAME")]
+        watch: Option<String>,
+    },
     /// A Memento timemap (RFC 7089, link format) of a watch's captures
     Timemap { name: String },
     /// Re-derive stored pages from the archived raw bodies with the current

@@ -46,6 +46,12 @@ pub struct Watch {
     /// Only these kinds of change alert (`text`, `title`, `comments`,
     /// `pingbacks`, `gone`, `back`, `entries`, `failing`); empty: all.
     pub notify_on: Vec<String>,
+    /// Retention: keep at most this many versions (the first and the latest
+    /// are always kept); `None`: all.
+    pub keep_versions: Option<usize>,
+    /// Retention: prune versions older than this many days (the first and
+    /// the latest are always kept); `None`: forever.
+    pub keep_days: Option<u64>,
     /// Where the watch is defined, for messages.
     pub file: PathBuf,
     pub line: usize,
@@ -82,6 +88,8 @@ impl Watch {
             failing_after: self.failing_after,
             notify: self.notify.clone(),
             notify_on: self.notify_on.clone(),
+            keep_versions: self.keep_versions,
+            keep_days: self.keep_days,
             file: self.file.clone(),
             line: self.line,
         }
@@ -149,6 +157,8 @@ impl std::error::Error for ConfigErrors {}
 struct RawFile {
     cron: Option<Spanned<String>>,
     timezone: Option<Spanned<String>>,
+    keep_versions: Option<Spanned<i64>>,
+    keep_days: Option<Spanned<i64>>,
     #[serde(default)]
     notify: std::collections::BTreeMap<String, Spanned<RawNotifier>>,
     #[serde(default)]
@@ -209,9 +219,18 @@ struct RawWatch {
     confirm: Option<Spanned<bool>>,
     confirm_delay: Option<Spanned<String>>,
     compare_last: Option<Spanned<i64>>,
+    keep_versions: Option<Spanned<i64>>,
+    keep_days: Option<Spanned<i64>>,
 }
 
-const FILE_KEYS: &[&str] = &["cron", "timezone", "notify", "watch"];
+const FILE_KEYS: &[&str] = &[
+    "cron",
+    "timezone",
+    "keep_versions",
+    "keep_days",
+    "notify",
+    "watch",
+];
 const WATCH_KEYS: &[&str] = &[
     "name",
     "url",
@@ -230,6 +249,8 @@ const WATCH_KEYS: &[&str] = &[
     "failing_after",
     "notify",
     "notify_on",
+    "keep_versions",
+    "keep_days",
 ];
 
 /// Failed checks in a row before `fetch_failing` is reported.
@@ -404,7 +425,47 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
             },
             None => Schedule::parse(DEFAULT_CRON).ok(),
         };
-        for w in &raw.watch {
+        // Retention: a whole number in range, the watch's own or the file's.
+        let mut retention = |n: Option<&Spanned<i64>>, key: &str, hint: &str| -> Option<usize> {
+            let n = n?;
+            match usize::try_from(*n.get_ref()) {
+                Ok(k) if (1..=1_000_000).contains(&k) => Some(k),
+                _ => {
+                    errors.push(at(
+                        n.span(),
+                        format!("key `{key}`: {} is out of range", n.get_ref()),
+                        Some(hint.into()),
+                    ));
+                    None
+                }
+            }
+        };
+        const KEEP_VERSIONS_HINT: &str =
+            "use a number of versions from 1 to 1000000 (the first and the latest are always kept)";
+        const KEEP_DAYS_HINT: &str = "use a number of days from 1 to 1000000";
+        let file_keep_versions = retention(
+            raw.keep_versions.as_ref(),
+            "keep_versions",
+            KEEP_VERSIONS_HINT,
+        );
+        let file_keep_days = retention(raw.keep_days.as_ref(), "keep_days", KEEP_DAYS_HINT);
+        let watch_retention: Vec<(Option<usize>, Option<usize>)> = raw
+            .watch
+            .iter()
+            .map(|w| {
+                let w = w.get_ref();
+                (
+                    retention(
+                        w.keep_versions.as_ref(),
+                        "keep_versions",
+                        KEEP_VERSIONS_HINT,
+                    )
+                    .or(file_keep_versions),
+                    retention(w.keep_days.as_ref(), "keep_days", KEEP_DAYS_HINT).or(file_keep_days),
+                )
+            })
+            .collect();
+        for (w, (keep_versions, keep_days)) in raw.watch.iter().zip(watch_retention) {
             let wspan = w.span();
             let w = w.get_ref();
             let before = errors.len();
@@ -670,6 +731,8 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
                     failing_after,
                     notify,
                     notify_on,
+                    keep_versions,
+                    keep_days: keep_days.map(|d| d as u64),
                     file: file.clone(),
                     line,
                 });

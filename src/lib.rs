@@ -21,3 +21,4 @@ pub mod serve;
 pub mod store;
 pub mod summary;
 pub mod volatile;
+pub mod warc;

@@ -82,15 +82,23 @@ pub fn log(ctx: &Context, name: &str, json: bool) -> Outcome {
         if json {
             let o = serde_json::json!({
                 "version": v.number, "created_at": v.created_at, "status": v.status, "gone": v.gone,
-                "final_url": v.final_url, "summary": what,
+                "final_url": v.final_url, "summary": what, "imported": v.imported,
                 "checks_after": {"unchanged": unchanged, "error": errors, "last": (!last.is_empty()).then_some(last)},
             });
             out.push_str(&format!("{o}\n"));
             continue;
         }
         out.push_str(&format!(
-            "  v{:<4} {}  {}  {}\n",
-            v.number, v.created_at, v.status, what
+            "  v{:<4} {}  {}  {}{}\n",
+            v.number,
+            v.created_at,
+            v.status,
+            what,
+            if v.imported.is_some() {
+                "  (imported)"
+            } else {
+                ""
+            }
         ));
         if unchanged + errors > 0 {
             let mut parts = Vec::new();
@@ -106,6 +114,11 @@ pub fn log(ctx: &Context, name: &str, json: bool) -> Outcome {
                 if unchanged + errors == 1 { "" } else { "s" }
             ));
         }
+    }
+    let pruned = store.pruned(name)?;
+    if !json && !pruned.is_empty() {
+        let numbers: Vec<String> = pruned.iter().map(|(n, _, _)| format!("v{n}")).collect();
+        out.push_str(&format!("  pruned by retention: {}\n", numbers.join(", ")));
     }
     if let (Some(last), false) = (checks.last(), json) {
         let errors = checks.iter().filter(|c| c.outcome == "error").count();

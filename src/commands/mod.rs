@@ -2,6 +2,7 @@
 //! work ran, 2 for usage and config errors, 1 for anything else.
 
 mod alerts;
+mod archive;
 mod check;
 mod demo;
 mod history;
@@ -159,6 +160,9 @@ pub fn run(cli: Cli) -> ExitCode {
         } => history::changes(&ctx, since, watch.as_deref(), kind.as_deref(), limit, json),
         Command::Review => history::review(&ctx),
         Command::Verify => history::verify(&ctx),
+        Command::Gc => archive::gc(&ctx),
+        Command::Export { warc, names, since } => archive::export(&ctx, &warc, &names, since),
+        Command::Import { warc, watch } => archive::import(&ctx, &warc, watch.as_deref()),
         Command::Timemap { name } => history::timemap(&ctx, &name),
         Command::Reprocess { names } => history::reprocess(&ctx, &names),
         Command::Report { html, since } => history::report(&ctx, &html, since),

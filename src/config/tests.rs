@@ -213,3 +213,41 @@ fn time_zones_apply_per_file_and_per_watch() {
         "{msg}"
     );
 }
+
+#[test]
+fn retention_is_inherited_from_the_file_and_checked() {
+    let cfg = parse(
+        r#"keep_versions = 50
+keep_days = 365
+
+[[watch]]
+url = "https://example.org/a"
+
+[[watch]]
+url = "https://example.org/b"
+keep_versions = 5
+"#,
+    )
+    .unwrap();
+    assert_eq!(
+        (cfg.watches[0].keep_versions, cfg.watches[0].keep_days),
+        (Some(50), Some(365))
+    );
+    assert_eq!(
+        (cfg.watches[1].keep_versions, cfg.watches[1].keep_days),
+        (Some(5), Some(365))
+    );
+    let none = parse("[[watch]]\nurl = \"https://example.org/a\"\n").unwrap();
+    assert_eq!(
+        (none.watches[0].keep_versions, none.watches[0].keep_days),
+        (None, None)
+    );
+    assert_eq!(
+        one_error("keep_versions = 0\n[[watch]]\nurl = \"https://example.org/a\"\n"),
+        "schedules/state.toml:1:17: key `keep_versions`: 0 is out of range\n  help: use a number of versions from 1 to 1000000 (the first and the latest are always kept)"
+    );
+    assert_eq!(
+        one_error("[[watch]]\nurl = \"https://example.org/a\"\nkeep_days = -3\n"),
+        "schedules/state.toml:3:13: key `keep_days`: -3 is out of range\n  help: use a number of days from 1 to 1000000"
+    );
+}

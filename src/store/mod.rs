@@ -5,7 +5,10 @@
 //! transaction, so a version, its report and its changes land together or
 //! not at all.
 
+mod retention;
 mod schema;
+
+pub use retention::{GcStats, Pruned};
 
 use crate::extract::sha256_hex;
 use crate::model::{Change, Hop, Page, Response};
@@ -49,6 +52,8 @@ pub struct Version {
     pub response_id: i64,
     /// Summary of the report that created this version, if any.
     pub summary: Option<String>,
+    /// Where the version's capture came from when it was imported.
+    pub imported: Option<String>,
 }
 
 /// What the next check is compared with.
@@ -178,6 +183,21 @@ pub struct LearnedRule {
     pub example: String,
 }
 
+/// A check that saw the page, for export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capture {
+    pub check_id: i64,
+    pub checked_at: String,
+    pub outcome: String,
+    pub http_status: Option<u16>,
+    /// The response kept for it (`None` for a 304).
+    pub response_id: Option<i64>,
+    /// The version current after the check.
+    pub version: Option<i64>,
+    /// Where an imported response came from.
+    pub source: Option<String>,
+}
+
 /// The raw evidence of a version.
 #[derive(Debug, Clone)]
 pub struct RawResponse {
@@ -199,7 +219,7 @@ pub fn default_path() -> PathBuf {
 }
 
 const VERSION_COLS: &str = "v.id, v.number, v.created_at, v.status, v.gone, r.requested_url, r.final_url, v.rules, v.response_id,
-     (SELECT summary FROM reports WHERE reports.version_id = v.id ORDER BY id DESC LIMIT 1)";
+     (SELECT summary FROM reports WHERE reports.version_id = v.id ORDER BY id DESC LIMIT 1), r.source";
 
 fn version_row(row: &rusqlite::Row) -> rusqlite::Result<Version> {
     Ok(Version {
@@ -213,6 +233,7 @@ fn version_row(row: &rusqlite::Row) -> rusqlite::Result<Version> {
         rules: row.get(7)?,
         response_id: row.get(8)?,
         summary: row.get(9)?,
+        imported: row.get(10)?,
     })
 }
 
@@ -224,13 +245,19 @@ impl Store {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create directory {}", dir.display()))?;
         }
-        if !path.exists() {
+        let new = !path.exists();
+        if new {
             create_private(path)
                 .with_context(|| format!("cannot create archive {}", path.display()))?;
         }
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open archive {}", path.display()))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        if new {
+            // Before any table exists: lets `gc` give pruned space back to
+            // the file system a little at a time, never rewriting the file.
+            conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+        }
         conn.pragma_update(None, "journal_mode", "WAL")
             .with_context(|| {
                 format!(
@@ -869,6 +896,50 @@ impl Store {
         let out = record_in(&tx, rec)?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// Record a capture read from elsewhere (a WARC file): like a check,
+    /// with its response marked by where it came from.
+    pub fn record_imported(&mut self, rec: &CheckRecord, source: &str) -> Result<Recorded> {
+        let tx = self.conn.transaction()?;
+        let out = record_in(&tx, rec)?;
+        tx.execute(
+            "UPDATE responses SET source = ?1
+             WHERE id = (SELECT response_id FROM checks WHERE id = ?2) AND source IS NULL",
+            params![source, out.check_id],
+        )?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Every check of a watch that saw the page (or a 304), oldest first,
+    /// optionally only those at or after `since` (RFC 3339).
+    pub fn captures(&self, name: &str, since: Option<&str>) -> Result<Vec<Capture>> {
+        let Some(wid) = self.watch_id(name)? else {
+            bail!("no watch `{name}` in the archive");
+        };
+        let mut stmt = self.conn.prepare(
+            "SELECT c.id, c.checked_at, c.outcome, c.http_status, c.response_id, v.number, r.source
+             FROM checks c LEFT JOIN versions v ON v.id = c.version_id
+                           LEFT JOIN responses r ON r.id = c.response_id
+             WHERE c.watch_id = ?1 AND (?2 IS NULL OR c.checked_at >= ?2)
+               AND (c.response_id IS NOT NULL OR c.http_status = 304)
+             ORDER BY c.id",
+        )?;
+        let rows = stmt
+            .query_map(params![wid, since], |r| {
+                Ok(Capture {
+                    check_id: r.get(0)?,
+                    checked_at: r.get(1)?,
+                    outcome: r.get(2)?,
+                    http_status: r.get(3)?,
+                    response_id: r.get(4)?,
+                    version: r.get(5)?,
+                    source: r.get(6)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
     }
 }
 

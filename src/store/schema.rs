@@ -173,4 +173,19 @@ pub const MIGRATIONS: &[&str] = &[
         versions   INTEGER NOT NULL
     );
     "#,
+    // 11: imported captures (`import --warc`) name where they came from;
+    // versions removed by retention leave a trace.
+    r#"
+    ALTER TABLE responses ADD COLUMN source TEXT;  -- NULL: fetched by redline
+    CREATE TABLE pruned (
+        watch_id   INTEGER NOT NULL REFERENCES watches(id),
+        number     INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        pruned_at  TEXT NOT NULL,
+        PRIMARY KEY (watch_id, number)
+    ) WITHOUT ROWID;
+    CREATE INDEX checks_version ON checks(version_id);
+    CREATE INDEX checks_response ON checks(response_id);
+    CREATE INDEX blobs_unreferenced ON blobs(refs) WHERE refs <= 0;
+    "#,
 ];

@@ -274,3 +274,127 @@ fn an_edit_costs_about_its_own_size_and_bodies_read_back_exactly() {
     }
     assert_eq!(store.verify().unwrap(), Vec::<String>::new());
 }
+
+/// Record a version with its own big body, at a given date.
+fn version_at(store: &mut Store, n: usize, at: &str) {
+    // Incompressible and unrelated to the other versions' bodies.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ (n as u64 + 1);
+    let body: Vec<u8> = (0..20_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    let page = Page {
+        title: Some(format!("version {n}")),
+        ..Page::default()
+    };
+    let r = resp(&body);
+    store
+        .record(&CheckRecord {
+            watch: "w",
+            url: "http://x/",
+            checked_at: at,
+            duration_ms: 5,
+            outcome: Outcome::Changed,
+            response: Some(&r),
+            http_status: Some(200),
+            new_version: Some(NewVersion::Page(&page)),
+            rules: "r",
+            base_version_id: None,
+            changes: &[],
+            summary: "",
+            significance: None,
+            error: None,
+            alerts: &[],
+        })
+        .unwrap();
+}
+
+#[test]
+fn keep_days_prunes_old_versions_but_never_the_first_or_the_latest() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    let now = chrono::Utc::now();
+    let ago = |d: i64| {
+        (now - chrono::Duration::days(d)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    // The sixth is old too (a clock set back): the latest stays anyway.
+    for (n, days) in [400, 300, 200, 20, 10, 400].into_iter().enumerate() {
+        version_at(&mut store, n, &ago(days));
+    }
+    let p = store.prune("w", None, Some(30), now).unwrap();
+    assert_eq!(p.versions, 2, "{p:?}");
+    assert_eq!(p.responses, 2);
+    let left: Vec<i64> = store
+        .versions("w")
+        .unwrap()
+        .iter()
+        .map(|v| v.number)
+        .collect();
+    assert_eq!(left, [1, 4, 5, 6]);
+    assert_eq!(
+        store
+            .pruned("w")
+            .unwrap()
+            .iter()
+            .map(|p| p.0)
+            .collect::<Vec<_>>(),
+        [2, 3]
+    );
+    assert!(store.verify().unwrap().is_empty(), "{:?}", store.verify());
+    for v in store.versions("w").unwrap() {
+        assert!(store.raw_response(v.response_id).is_ok());
+        assert!(store.page(&v).unwrap().is_some());
+    }
+    // Pruning again changes nothing; no policy, nothing at all.
+    assert_eq!(
+        store.prune("w", None, Some(30), now).unwrap(),
+        Pruned::default()
+    );
+    assert_eq!(
+        store.prune("w", None, None, now).unwrap(),
+        Pruned::default()
+    );
+}
+
+#[test]
+fn gc_gives_space_back_without_rewriting_a_new_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    let mut store = Store::open(&path).unwrap();
+    let auto: i64 = store
+        .conn
+        .pragma_query_value(None, "auto_vacuum", |r| r.get(0))
+        .unwrap();
+    assert_eq!(auto, 2, "new archives vacuum incrementally");
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    for n in 0..40 {
+        version_at(&mut store, n, &now);
+    }
+    let before = store.gc().unwrap();
+    assert!(!before.rewrote);
+    let p = store.prune("w", Some(2), None, chrono::Utc::now()).unwrap();
+    assert_eq!(p.versions, 37);
+    let after = store.gc().unwrap();
+    assert!(!after.rewrote);
+    assert!(
+        after.bytes_after * 2 < after.bytes_before,
+        "{} → {}",
+        after.bytes_before,
+        after.bytes_after
+    );
+    assert!(store.verify().unwrap().is_empty());
+
+    // An archive made before incremental vacuuming: rewritten once.
+    let old = dir.path().join("old.db");
+    {
+        let c = Connection::open(&old).unwrap();
+        c.execute_batch("CREATE TABLE t (x)").unwrap();
+    }
+    let mut store = Store::open(&old).unwrap();
+    assert!(store.gc().unwrap().rewrote);
+    assert!(!store.gc().unwrap().rewrote);
+}
