@@ -119,7 +119,10 @@ fn main() {
     }
     let config = dir.path().join("site.toml");
     std::fs::write(&config, cfg).expect("config");
-    let db = dir.path().join("archive.db");
+    // SITE_PASS_DB keeps the archive for inspection afterwards.
+    let db = std::env::var_os("SITE_PASS_DB")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.path().join("archive.db"));
     let has_time = std::path::Path::new("/usr/bin/time").exists();
     if etag {
         println!("{n} pages, {generations} generations; pages carry an ETag: 304 when unchanged");

@@ -188,4 +188,26 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX checks_response ON checks(response_id);
     CREATE INDEX blobs_unreferenced ON blobs(refs) WHERE refs <= 0;
     "#,
+    // 12: blobs in a rowid table. In a WITHOUT ROWID table every blob over
+    // about 1 KB spilled into overflow pages of its own, so a 1.5 KB delta
+    // took 4 KB or more of file; rowid tables keep small blobs together on
+    // shared pages. Data last, so the other columns are read without it.
+    r#"
+    CREATE TABLE blobs_new (
+        id    INTEGER PRIMARY KEY,
+        hash  TEXT NOT NULL UNIQUE,     -- SHA-256 (hex) of the raw content
+        size  INTEGER NOT NULL,         -- raw size in bytes
+        codec TEXT NOT NULL,            -- 'zstd', or 'zstd-dict' against `base`
+        refs  INTEGER NOT NULL DEFAULT 0,
+        base  TEXT REFERENCES blobs(hash),
+        depth INTEGER NOT NULL DEFAULT 0,
+        data  BLOB NOT NULL
+    );
+    INSERT INTO blobs_new (hash, size, codec, refs, base, depth, data)
+        SELECT hash, size, codec, refs, base, depth, data FROM blobs;
+    DROP INDEX blobs_unreferenced;
+    DROP TABLE blobs;
+    ALTER TABLE blobs_new RENAME TO blobs;
+    CREATE INDEX blobs_unreferenced ON blobs(refs) WHERE refs <= 0;
+    "#,
 ];

@@ -398,3 +398,54 @@ fn gc_gives_space_back_without_rewriting_a_new_archive() {
     assert!(store.gc().unwrap().rewrote);
     assert!(!store.gc().unwrap().rewrote);
 }
+
+#[test]
+fn an_archive_from_before_the_blob_table_rebuild_migrates_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        for sql in &schema::MIGRATIONS[..11] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 11).unwrap();
+        let put =
+            |bytes: &[u8]| {
+                let hash = sha256_hex(bytes);
+                conn.execute(
+                "INSERT INTO blobs (hash, size, codec, data, refs) VALUES (?1, ?2, 'zstd', ?3, 1)",
+                params![hash, bytes.len() as i64, zstd::bulk::compress(bytes, 3).unwrap()],
+            )
+            .unwrap();
+                hash
+            };
+        let headers = put(b"content-type: text/html\r\n");
+        let body = put(b"<p>kept across the migration</p>");
+        let page = put(&serde_json::to_vec(&Page::default()).unwrap());
+        conn.execute_batch(&format!(
+            "INSERT INTO watches (id, name, url, created_at) VALUES (1, 'w', 'http://x/', '2026-01-01T00:00:00Z');
+             INSERT INTO responses (id, watch_id, fetched_at, requested_url, final_url, redirects, status, headers_hash, body_hash, elapsed_ms)
+               VALUES (1, 1, '2026-01-01T00:00:00Z', 'http://x/', 'http://x/', '[]', 200, '{headers}', '{body}', 1);
+             INSERT INTO versions (id, watch_id, number, created_at, response_id, status, gone, page_hash, rules)
+               VALUES (1, 1, 1, '2026-01-01T00:00:00Z', 1, 200, 0, '{page}', 'r');"
+        ))
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let version: i64 = store
+        .conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version as usize, schema::MIGRATIONS.len());
+    assert!(store.verify().unwrap().is_empty(), "{:?}", store.verify());
+    let v = store.version("w", 1).unwrap().unwrap();
+    assert_eq!(
+        store.raw_response(v.response_id).unwrap().response.body,
+        b"<p>kept across the migration</p>"
+    );
+    let fk: i64 = store
+        .conn
+        .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+        .unwrap();
+    assert_eq!(fk, 1, "references are enforced again after migrating");
+}
