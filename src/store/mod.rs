@@ -1086,29 +1086,6 @@ fn put_hashed_blob(
     Ok(hash)
 }
 
-/// `scheme://host:port` of a URL (the whole string when it has no path).
-fn origin(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    match url[after_scheme..].find('/') {
-        Some(i) => &url[..after_scheme + i],
-        None => url,
-    }
-}
-
-/// The first blob of `sql`'s rows `(hash, url)` whose URL is on the same
-/// site as `url`: a dictionary for a watch's first capture.
-fn sibling(tx: &Transaction, sql: &str, url: &str) -> Result<Option<String>> {
-    let mut stmt = tx.prepare_cached(sql)?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
-        let (hash, other): (String, String) = (row.get(0)?, row.get(1)?);
-        if origin(&other) == origin(url) {
-            return Ok(Some(hash));
-        }
-    }
-    Ok(None)
-}
-
 fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
     let wid: i64 = match tx
         .query_row("SELECT id FROM watches WHERE name = ?1", [rec.watch], |r| {
@@ -1169,17 +1146,8 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
                 }
                 _ => {
                     let headers_hash = put_blob(tx, &format_headers(&resp.headers), None)?;
-                    // Compressed against the previous body of this watch, or
-                    // for a first capture against a recent page of the same
-                    // site (pages of one site share most of their markup).
-                    let prev_body = match &last {
-                        Some(l) => Some(l.1.clone()),
-                        None => sibling(
-                            tx,
-                            "SELECT body_hash, final_url FROM responses ORDER BY id DESC LIMIT 64",
-                            &resp.final_url,
-                        )?,
-                    };
+                    // Compressed against the previous body of this watch.
+                    let prev_body = last.as_ref().map(|l| l.1.clone());
                     let body_hash =
                         put_hashed_blob(tx, &resp.body, body_hash.clone(), prev_body.as_deref())?;
                     tx.execute(
@@ -1221,7 +1189,7 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
             let (gone, page_hash) = match nv {
                 NewVersion::Page(page) => {
                     // Compressed against the previous page of this watch.
-                    let mut prev_page: Option<String> = tx
+                    let prev_page: Option<String> = tx
                         .query_row(
                             "SELECT page_hash FROM versions WHERE watch_id = ?1 AND page_hash IS NOT NULL
                              ORDER BY number DESC LIMIT 1",
@@ -1229,14 +1197,6 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
                             |r| r.get(0),
                         )
                         .optional()?;
-                    if let (None, Some(resp)) = (&prev_page, rec.response) {
-                        prev_page = sibling(
-                            tx,
-                            "SELECT v.page_hash, r.final_url FROM versions v JOIN responses r ON r.id = v.response_id
-                             WHERE v.page_hash IS NOT NULL ORDER BY v.id DESC LIMIT 64",
-                            &resp.final_url,
-                        )?;
-                    }
                     let bytes = serde_json::to_vec(page)?;
                     (false, Some(put_blob(tx, &bytes, prev_page.as_deref())?))
                 }
