@@ -622,6 +622,8 @@ pub fn request(store: &Store, watch: &Watch, conditional: bool) -> Request {
         url: watch.url.clone(),
         validators,
         robots: watch.robots,
+        insecure_tls: watch.insecure_tls,
+        private_redirects: watch.private_redirects,
     }
 }
 

@@ -46,6 +46,10 @@ pub struct Watch {
     /// Only these kinds of change alert (`text`, `title`, `comments`,
     /// `pingbacks`, `gone`, `back`, `entries`, `failing`); empty: all.
     pub notify_on: Vec<String>,
+    /// Accept any TLS certificate (self-signed, expired, wrong host).
+    pub insecure_tls: bool,
+    /// Follow redirects into loopback/private/link-local addresses.
+    pub private_redirects: bool,
     /// Retention: keep at most this many versions (the first and the latest
     /// are always kept); `None`: all.
     pub keep_versions: Option<usize>,
@@ -88,6 +92,8 @@ impl Watch {
             failing_after: self.failing_after,
             notify: self.notify.clone(),
             notify_on: self.notify_on.clone(),
+            insecure_tls: self.insecure_tls,
+            private_redirects: self.private_redirects,
             keep_versions: self.keep_versions,
             keep_days: self.keep_days,
             file: self.file.clone(),
@@ -221,6 +227,8 @@ struct RawWatch {
     compare_last: Option<Spanned<i64>>,
     keep_versions: Option<Spanned<i64>>,
     keep_days: Option<Spanned<i64>>,
+    insecure_tls: Option<bool>,
+    private_redirects: Option<bool>,
 }
 
 const FILE_KEYS: &[&str] = &[
@@ -251,6 +259,8 @@ const WATCH_KEYS: &[&str] = &[
     "notify_on",
     "keep_versions",
     "keep_days",
+    "insecure_tls",
+    "private_redirects",
 ];
 
 /// Failed checks in a row before `fetch_failing` is reported.
@@ -731,6 +741,8 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
                     failing_after,
                     notify,
                     notify_on,
+                    insecure_tls: w.insecure_tls.unwrap_or(false),
+                    private_redirects: w.private_redirects.unwrap_or(false),
                     keep_versions,
                     keep_days: keep_days.map(|d| d as u64),
                     file: file.clone(),

@@ -431,6 +431,10 @@ fn same_watch(a: &Watch, b: &Watch) -> bool {
         && a.compare_last == b.compare_last
         && a.track_new == b.track_new
         && a.robots == b.robots
+        && a.insecure_tls == b.insecure_tls
+        && a.private_redirects == b.private_redirects
+        && a.keep_versions == b.keep_versions
+        && a.keep_days == b.keep_days
         && a.failing_after == b.failing_after
 }
 

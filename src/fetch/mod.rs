@@ -81,6 +81,10 @@ pub enum FetchError {
     #[error("redirect to unsupported location `{0}`")]
     BadRedirect(String),
     #[error(
+        "redirect to non-routable address `{0}` refused; set private_redirects = true on the watch if it is meant to go there"
+    )]
+    PrivateRedirect(String),
+    #[error(
         "blocked by robots.txt ({0}); set robots = false on the watch if you may read it anyway"
     )]
     Robots(String),
@@ -101,6 +105,96 @@ pub struct Request {
     pub validators: Validators,
     /// Obey robots.txt (the default; a watch may opt out).
     pub robots: bool,
+    /// Accept any TLS certificate (self-signed, expired, wrong name): only
+    /// when the watch says so explicitly.
+    pub insecure_tls: bool,
+    /// Follow redirects to loopback, private and link-local addresses even
+    /// from a URL that is not itself on such an address.
+    pub private_redirects: bool,
+}
+
+impl Request {
+    /// A plain request: robots.txt obeyed, certificates verified, no
+    /// redirects into private networks.
+    pub fn new(url: impl Into<String>) -> Request {
+        Request {
+            url: url.into(),
+            validators: Validators::default(),
+            robots: true,
+            insecure_tls: false,
+            private_redirects: false,
+        }
+    }
+}
+
+/// Where an address leads, for the redirect policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    Public,
+    Loopback,
+    Private,
+    LinkLocal,
+    /// Unspecified, broadcast, multicast, documentation ranges.
+    Unroutable,
+}
+
+/// The reach of a URL's host. Names are public except `localhost`
+/// (resolving names here would not stop DNS rebinding anyway).
+pub fn reach(url: &reqwest::Url) -> Reach {
+    use std::net::IpAddr;
+    let Some(host) = url.host_str() else {
+        return Reach::Unroutable;
+    };
+    let ip: IpAddr = match host.trim_start_matches('[').trim_end_matches(']').parse() {
+        Ok(ip) => ip,
+        Err(_) => {
+            let d = host.trim_end_matches('.').to_ascii_lowercase();
+            return if d == "localhost" || d.ends_with(".localhost") {
+                Reach::Loopback
+            } else {
+                Reach::Public
+            };
+        }
+    };
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    match ip {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            if a.is_loopback() {
+                Reach::Loopback
+            } else if a.is_private() || (o[0] == 100 && (64..128).contains(&o[1])) {
+                Reach::Private
+            } else if a.is_link_local() {
+                Reach::LinkLocal
+            } else if a.is_unspecified()
+                || a.is_broadcast()
+                || a.is_multicast()
+                || a.is_documentation()
+                || o[0] == 0
+            {
+                Reach::Unroutable
+            } else {
+                Reach::Public
+            }
+        }
+        IpAddr::V6(a) => {
+            let first = a.segments()[0];
+            if a.is_loopback() {
+                Reach::Loopback
+            } else if first & 0xfe00 == 0xfc00 {
+                Reach::Private
+            } else if first & 0xffc0 == 0xfe80 {
+                Reach::LinkLocal
+            } else if a.is_unspecified() || a.is_multicast() {
+                Reach::Unroutable
+            } else {
+                Reach::Public
+            }
+        }
+    }
 }
 
 /// robots.txt per origin, refreshed daily.
@@ -140,6 +234,8 @@ pub fn retry_after(resp: &Response) -> Option<Duration> {
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
+    /// For watches that accept any certificate (`insecure_tls`).
+    insecure_client: reqwest::Client,
     opts: FetchOptions,
     hosts: Arc<Hosts>,
     robots: Arc<Mutex<RobotsCache>>,
@@ -177,15 +273,19 @@ impl Fetcher {
                 reqwest::header::HeaderValue::from_str(from)?,
             );
         }
-        let client = reqwest::Client::builder()
-            .user_agent(opts.user_agent.clone())
-            .default_headers(headers)
-            .connect_timeout(opts.connect_timeout)
-            .timeout(opts.total_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(opts.user_agent.clone())
+                .default_headers(headers.clone())
+                .connect_timeout(opts.connect_timeout)
+                .timeout(opts.total_timeout)
+                .redirect(reqwest::redirect::Policy::none())
+        };
+        let client = builder().build()?;
+        let insecure_client = builder().danger_accept_invalid_certs(true).build()?;
         Ok(Fetcher {
             client,
+            insecure_client,
             hosts: Arc::new(Hosts::new(opts.per_host, opts.host_interval)),
             robots: Arc::new(Mutex::new(HashMap::new())),
             opts,
@@ -195,12 +295,12 @@ impl Fetcher {
     /// GET `url`, following redirects, within the total timeout: one
     /// attempt, no politeness (see [`Fetcher::get`]).
     pub async fn fetch(&self, url: &str) -> Result<Response, FetchError> {
-        self.attempt(url, &Validators::default()).await
+        self.attempt(&Request::new(url)).await
     }
 
-    async fn attempt(&self, url: &str, validators: &Validators) -> Result<Response, FetchError> {
+    async fn attempt(&self, req: &Request) -> Result<Response, FetchError> {
         let limit = self.opts.total_timeout;
-        match tokio::time::timeout(limit, self.fetch_inner(url, validators)).await {
+        match tokio::time::timeout(limit, self.fetch_inner(req)).await {
             Ok(r) => r,
             Err(_) => Err(FetchError::Timeout(limit)),
         }
@@ -215,7 +315,7 @@ impl Fetcher {
         let host = url.host_str().unwrap_or("").to_string();
         let host_key = format!("{host}:{}", url.port_or_known_default().unwrap_or(0));
         if req.robots {
-            let robots = self.robots_for(&url, &host_key).await;
+            let robots = self.robots_for(req, &url, &host_key).await;
             let mut path = url.path().to_string();
             if let Some(q) = url.query() {
                 path.push('?');
@@ -229,7 +329,7 @@ impl Fetcher {
         loop {
             let result = {
                 let _turn = self.hosts.turn(&host_key).await;
-                self.attempt(&req.url, &req.validators).await
+                self.attempt(req).await
             };
             let transient = match &result {
                 Ok(r) => r.status == 429 || r.status >= 500,
@@ -266,7 +366,7 @@ impl Fetcher {
     }
 
     /// The robots.txt of a URL's origin, fetched once a day.
-    async fn robots_for(&self, url: &reqwest::Url, host_key: &str) -> Robots {
+    async fn robots_for(&self, req: &Request, url: &reqwest::Url, host_key: &str) -> Robots {
         let origin = url.origin().ascii_serialization();
         let cell = {
             let mut cache = self.robots.lock().unwrap_or_else(|e| e.into_inner());
@@ -286,10 +386,11 @@ impl Fetcher {
         let robots = cell
             .get_or_init(|| async {
                 let _turn = self.hosts.turn(host_key).await;
-                match self
-                    .attempt(&format!("{origin}/robots.txt"), &Validators::default())
-                    .await
-                {
+                let robots_req = Request {
+                    url: format!("{origin}/robots.txt"),
+                    ..req.clone()
+                };
+                match self.attempt(&robots_req).await {
                     Ok(r) if r.status == 200 => Robots::parse(&String::from_utf8_lossy(&r.body)),
                     // Missing or unreadable robots.txt: everything is allowed.
                     _ => Robots::allow_all(),
@@ -302,17 +403,20 @@ impl Fetcher {
         robots
     }
 
-    async fn fetch_inner(
-        &self,
-        url: &str,
-        validators: &Validators,
-    ) -> Result<Response, FetchError> {
+    async fn fetch_inner(&self, req: &Request) -> Result<Response, FetchError> {
+        let (url, validators) = (req.url.as_str(), &req.validators);
         let start = Instant::now();
         let mut current = reqwest::Url::parse(url)
             .map_err(|e| FetchError::Request(format!("invalid URL: {e}")))?;
+        let origin_reach = reach(&current);
+        let client = if req.insecure_tls {
+            &self.insecure_client
+        } else {
+            &self.client
+        };
         let mut redirects: Vec<Hop> = Vec::new();
         loop {
-            let mut request = self.client.get(current.clone());
+            let mut request = client.get(current.clone());
             // Validators belong to the URL they came from: the first one.
             if redirects.is_empty() {
                 if let Some(etag) = &validators.etag {
@@ -338,6 +442,12 @@ impl Fetcher {
                     .map_err(|_| FetchError::BadRedirect(loc.clone()))?;
                 if !matches!(next.scheme(), "http" | "https") {
                     return Err(FetchError::BadRedirect(loc));
+                }
+                // A public page must not send redline into a private network
+                // (cloud metadata endpoints, routers, the machine itself).
+                let to = reach(&next);
+                if to != Reach::Public && to != origin_reach && !req.private_redirects {
+                    return Err(FetchError::PrivateRedirect(next.to_string()));
                 }
                 redirects.push(Hop {
                     url: current.to_string(),
@@ -392,9 +502,47 @@ impl Fetcher {
 
     fn classify(&self, e: &reqwest::Error) -> FetchError {
         if e.is_timeout() {
-            FetchError::Timeout(self.opts.total_timeout)
-        } else {
-            FetchError::Request(error_chain(e))
+            return FetchError::Timeout(self.opts.total_timeout);
         }
+        let chain = error_chain(e);
+        let lower = chain.to_ascii_lowercase();
+        if lower.contains("certificate") {
+            FetchError::Request(format!(
+                "TLS certificate not accepted ({chain}); if this server is known to use a self-signed or otherwise invalid certificate, set insecure_tls = true on the watch"
+            ))
+        } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
+            FetchError::Request(format!("cannot resolve the host name ({chain})"))
+        } else {
+            FetchError::Request(chain)
+        }
+    }
+}
+
+#[cfg(test)]
+mod reach_tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_classed_by_where_they_lead() {
+        let r = |u: &str| reach(&reqwest::Url::parse(u).unwrap());
+        assert_eq!(r("https://www.state.gov/x"), Reach::Public);
+        assert_eq!(r("http://8.8.8.8/"), Reach::Public);
+        assert_eq!(r("http://127.0.0.1:8080/"), Reach::Loopback);
+        assert_eq!(r("http://127.9.9.9/"), Reach::Loopback);
+        assert_eq!(r("http://localhost/"), Reach::Loopback);
+        assert_eq!(r("http://api.localhost./"), Reach::Loopback);
+        assert_eq!(r("http://[::1]/"), Reach::Loopback);
+        assert_eq!(r("http://[::ffff:127.0.0.1]/"), Reach::Loopback);
+        assert_eq!(r("http://10.1.2.3/"), Reach::Private);
+        assert_eq!(r("http://172.16.0.1/"), Reach::Private);
+        assert_eq!(r("http://192.168.1.1/"), Reach::Private);
+        assert_eq!(r("http://100.64.0.1/"), Reach::Private);
+        assert_eq!(r("http://[fd00::1]/"), Reach::Private);
+        assert_eq!(r("http://169.254.169.254/"), Reach::LinkLocal);
+        assert_eq!(r("http://[fe80::1]/"), Reach::LinkLocal);
+        assert_eq!(r("http://0.0.0.0/"), Reach::Unroutable);
+        assert_eq!(r("http://224.0.0.1/"), Reach::Unroutable);
+        assert_eq!(r("http://[::]/"), Reach::Unroutable);
+        assert_eq!(r("http://172.32.0.1/"), Reach::Public);
     }
 }
