@@ -307,7 +307,9 @@ pub fn config_files(path: &Path) -> Result<Vec<PathBuf>, Option<std::io::Error>>
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(Some)?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+            // Anything named *.toml is meant as config: one that cannot be
+            // read (a dangling link, a directory) is reported, not skipped.
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
             .collect();
         files.sort();
         Ok(files)
@@ -339,8 +341,26 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let mut sources = Vec::new();
     let mut errors = Vec::new();
     for f in &files {
-        match std::fs::read_to_string(f) {
-            Ok(s) => sources.push((f.clone(), s)),
+        match std::fs::read(f) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(s) => sources.push((f.clone(), s)),
+                Err(e) => {
+                    // Point at the first byte that is not UTF-8.
+                    let at = e.utf8_error().valid_up_to();
+                    let good = String::from_utf8_lossy(&e.as_bytes()[..at]);
+                    let (line, col) = line_col(&good, good.len());
+                    errors.push(ConfigError {
+                        file: f.clone(),
+                        line,
+                        col,
+                        message: format!(
+                            "not UTF-8 text (byte 0x{:02x})",
+                            e.as_bytes().get(at).copied().unwrap_or(0)
+                        ),
+                        hint: Some("save the file as UTF-8".into()),
+                    });
+                }
+            },
             Err(e) => errors.push(ConfigError {
                 file: f.clone(),
                 line: 0,

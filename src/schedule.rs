@@ -51,6 +51,11 @@ impl Schedule {
             }
         };
         let (min, hour, dom, month, dow) = (rest[0], rest[1], rest[2], rest[3], rest[4]);
+        check_range(sec, "second", 0, 59)?;
+        check_range(min, "minute", 0, 59)?;
+        check_range(hour, "hour", 0, 23)?;
+        check_range(dom, "day of month", 1, 31)?;
+        check_range(month, "month", 1, 12)?;
         let quartz_dow = translate_dow(dow)?;
         let unrestricted = |f: &str| f.starts_with('*') || f == "?";
         let variants: Vec<(String, String)> = if !unrestricted(dom) && !unrestricted(dow) {
@@ -62,8 +67,13 @@ impl Schedule {
         let mut parts = Vec::new();
         for (d, w) in variants {
             let q = format!("{sec} {min} {hour} {d} {month} {w}");
-            let s = cron::Schedule::from_str(&q)
-                .map_err(|e| format!("invalid cron expression `{trimmed}`: {e}"))?;
+            let s = cron::Schedule::from_str(&q).map_err(|e| {
+                // The crate's message points at its own rewritten form
+                // over several lines: keep its last, explaining line.
+                let e = e.to_string();
+                let why = e.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+                format!("invalid cron expression `{trimmed}`: {}", why.trim())
+            })?;
             parts.push(s);
         }
         Ok(Schedule {
@@ -118,6 +128,32 @@ fn day_number(s: &str) -> Result<u32, String> {
             "invalid day of week `{s}` (use 0-7, Sunday being 0 or 7, or sun..sat)"
         )),
     }
+}
+
+/// Every number in a field (lists, ranges, steps) within `lo..=hi`;
+/// names (month and day names) are left to the parser.
+fn check_range(field: &str, what: &str, lo: u32, hi: u32) -> Result<(), String> {
+    for item in field.split(',') {
+        let (range, step) = match item.split_once('/') {
+            Some((r, s)) => (r, Some(s)),
+            None => (item, None),
+        };
+        if let Some(step) = step
+            && !step.parse::<u32>().is_ok_and(|n| n > 0)
+        {
+            return Err(format!("invalid step `/{step}` in the {what} field"));
+        }
+        for n in range.split('-') {
+            if n == "*" || n == "?" || n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            match n.parse::<u32>() {
+                Ok(v) if (lo..=hi).contains(&v) => {}
+                _ => return Err(format!("invalid {what} `{n}` (use {lo}-{hi})")),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Unix day-of-week field → Quartz day-of-week field (Sunday = 1).
@@ -228,7 +264,12 @@ mod tests {
             ("0 0 * * funday", "invalid day of week `funday`"),
             ("0 0 * * 5-1", "runs backwards"),
             ("@reboot", "unknown shortcut"),
-            ("61 * * * *", "invalid cron expression"),
+            ("61 * * * *", "invalid minute `61` (use 0-59)"),
+            ("0 24 * * *", "invalid hour `24` (use 0-23)"),
+            ("0 0 0 * *", "invalid day of month `0` (use 1-31)"),
+            ("0 0 1 13 *", "invalid month `13` (use 1-12)"),
+            ("0 */0 * * *", "invalid step `/0` in the hour field"),
+            ("0 0 * foo *", "invalid cron expression"),
             ("0 0 * * 1/0", "invalid step"),
         ] {
             let err = Schedule::parse(expr).unwrap_err();

@@ -251,3 +251,99 @@ keep_versions = 5
         "schedules/state.toml:3:13: key `keep_days`: -3 is out of range\n  help: use a number of days from 1 to 1000000"
     );
 }
+
+/// Every kind of mistake in a config file, with the exact message a user
+/// sees: file, line, column, the problem, and how to fix it.
+#[test]
+fn every_malformed_config_gets_an_exact_message() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "[[watch]]\nurl = \"https://a.gov/\"\nignre = 1\n",
+            "w.toml:3:1: unknown key `ignre` in [[watch]]\n  help: did you mean `ignore`?",
+        ),
+        (
+            "[[watch]]\nurl = \"https://a.gov/\"\nselect = 3\n",
+            "w.toml:3:10: key `select`: invalid type: integer `3`, expected a sequence",
+        ),
+        (
+            "[[watch]]\nname = \"x\"\n",
+            "w.toml:1:1: missing key `url`\n  help: every [[watch]] needs a `url`",
+        ),
+        (
+            "[[watch]]\nurl = \"https://a.gov/\"\ncron = \"61 * * * *\"\n",
+            "w.toml:3:8: key `cron`: invalid minute `61` (use 0-59)\n  help: use standard crontab syntax, e.g. \"*/30 * * * *\", \"0 9 * * mon-fri\" or \"@hourly\"",
+        ),
+        (
+            "[[watch]]\nurl = \"https://a.gov/\"\nignore_text = [\"(unclosed\"]\n",
+            "w.toml:3:16: key `ignore_text`: invalid regular expression `(unclosed`: unclosed group\n  help: in TOML, write regexes in single quotes ('\\d+') so backslashes stay as they are",
+        ),
+        (
+            "[[watch]]\nurl = \"https://a.gov/\"\nselect = [\"p:::bad\"]\n",
+            "w.toml:3:11: key `select`: invalid CSS selector `p:::bad`: Missing pseudoelement identity\n  help: selectors look like \"#main\", \".share\" or \"div.content > p\"",
+        ),
+        (
+            "[[watch]]\nurl = \"https://a.gov/\"\n[[watch]]\nurl = \"https://a.gov/\"\n",
+            "w.toml:4:7: duplicate watch name `a.gov` (first defined at {dir}/w.toml:1)\n  help: watch names identify history and must be unique across all files; add a distinct `name`",
+        ),
+        (
+            "[[watch]]\nurl = \"https://a.gov/\"\nnotify = [\"ops\"]\n",
+            "w.toml:3:11: key `notify`: no notifier named `ops`\n  help: define it in a [notify.NAME] table",
+        ),
+        (
+            "[notify.ops]\ntype = \"pigeon\"\n",
+            "w.toml:2:8: [notify.ops]: key `type`: unknown notifier type `pigeon`\n  help: use \"email\" or \"webhook\"",
+        ),
+        (
+            "[[watch]]\nurl = \"https://a.gov/\"\ntimezone = \"Mars/Olympus\"\n",
+            "w.toml:3:12: key `timezone`: unknown time zone `Mars/Olympus` (use an IANA name such as \"America/New_York\" or \"UTC\")",
+        ),
+        (
+            "[[watch]]\nurl = \"https://a.gov/\n",
+            "w.toml:2:22: key `url`: invalid basic string, expected `\"`",
+        ),
+        (
+            "cron = \"@daily\"\n# caf\u{1}\n",
+            "w.toml:2:6: invalid comment character, expected printable characters",
+        ),
+        (
+            "cron = \"@daily\"\n[[watch]]\nurl = \"https://a.gov/\"\nkeep_days = 0\n",
+            "w.toml:4:13: key `keep_days`: 0 is out of range\n  help: use a number of days from 1 to 1000000",
+        ),
+    ];
+    for (src, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("w.toml"), src).unwrap();
+        let err = load(dir.path()).unwrap_err().to_string();
+        let expected = format!(
+            "{}/{}",
+            dir.path().display(),
+            expected.replace("{dir}", &dir.path().display().to_string())
+        );
+        assert_eq!(err, expected, "for:\n{src}");
+    }
+    // Files that cannot be read at all, or are not text.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    std::fs::write(dir.path().join("a.toml"), b"cron = \"@daily\"\n# caf\xe9\n").unwrap();
+    std::fs::create_dir(dir.path().join("b.toml")).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("/nonexistent/redline.toml", dir.path().join("c.toml")).unwrap();
+    let err = load(dir.path()).unwrap_err().to_string();
+    let mut expected = vec![
+        format!("{d}/a.toml:2:6: not UTF-8 text (byte 0xe9)\n  help: save the file as UTF-8"),
+        format!("{d}/b.toml: cannot read file: Is a directory (os error 21)"),
+    ];
+    if cfg!(unix) {
+        expected.push(format!(
+            "{d}/c.toml: cannot read file: No such file or directory (os error 2)"
+        ));
+    }
+    for e in &expected {
+        assert!(err.contains(e.as_str()), "missing `{e}` in:\n{err}");
+    }
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with(&d)).count(),
+        expected.len(),
+        "{err}"
+    );
+}
