@@ -241,6 +241,10 @@ impl Store {
     /// Open (creating if needed) the archive at `path`, applying pending
     /// migrations. A new file is readable by its owner only.
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_inner(path).map_err(|e| plain_error(path, e))
+    }
+
+    fn open_inner(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create directory {}", dir.display()))?;
@@ -905,10 +909,14 @@ impl Store {
 
     /// Record one check and everything it produced, atomically.
     pub fn record(&mut self, rec: &CheckRecord) -> Result<Recorded> {
-        let tx = self.conn.transaction()?;
-        let out = record_in(&tx, rec)?;
-        tx.commit()?;
-        Ok(out)
+        let path = self.path.clone();
+        (|| {
+            let tx = self.conn.transaction()?;
+            let out = record_in(&tx, rec)?;
+            tx.commit()?;
+            Ok(out)
+        })()
+        .map_err(|e| plain_error(&path, e))
     }
 
     /// Record a capture read from elsewhere (a WARC file): like a check,
@@ -953,6 +961,37 @@ impl Store {
             })?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
+    }
+}
+
+/// SQLite's words for a full disk or a read-only file, in a user's words
+/// (what happened, to which file, what to do); other errors as they are.
+fn plain_error(path: &Path, e: anyhow::Error) -> anyhow::Error {
+    use rusqlite::ErrorCode;
+    let code = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<rusqlite::Error>())
+        .and_then(|e| e.sqlite_error_code());
+    match code {
+        Some(ErrorCode::DiskFull) => anyhow!(
+            "the disk holding {} is full; nothing was half-written: free some space and run again",
+            path.display()
+        ),
+        Some(ErrorCode::ReadOnly) => anyhow!(
+            "{} is read-only; redline must be able to write to its archive (check the file's permissions and the file system)",
+            path.display()
+        ),
+        // A WAL archive on a read-only file system cannot even be opened
+        // (its shared-memory file cannot be made): say why.
+        Some(ErrorCode::CannotOpen)
+            if path.exists() && std::fs::OpenOptions::new().append(true).open(path).is_err() =>
+        {
+            anyhow!(
+                "{} is read-only; redline must be able to write to its archive (check the file's permissions and the file system)",
+                path.display()
+            )
+        }
+        _ => e,
     }
 }
 
