@@ -14,7 +14,6 @@ use crate::summary::{Significance, report_significance, summarize};
 use crate::volatile::{VolatileRule, learn, strip};
 use anyhow::Result;
 use serde::Serialize;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What a check found, as printed by `check --json` (a public contract).
@@ -520,7 +519,6 @@ pub async fn fetch_job<K>(
     key: K,
     req: Request,
     first: Option<Confirming>,
-    limit: Option<Arc<tokio::sync::Semaphore>>,
 ) -> Fetched<K> {
     let (first, checked_at) = match first {
         Some((resp, delay, at)) => {
@@ -528,10 +526,6 @@ pub async fn fetch_job<K>(
             (Some(resp), Some(at))
         }
         None => (None, None),
-    };
-    let _permit = match limit {
-        Some(sem) => sem.acquire_owned().await.ok(),
-        None => None,
     };
     let checked_at = checked_at.unwrap_or_else(now_rfc3339);
     let start = Instant::now();
@@ -557,19 +551,15 @@ pub async fn run_checks(
 ) -> Vec<CheckResult> {
     // Feeds with `track_new` add watches while the pass runs.
     let mut watches: Vec<Watch> = watches.to_vec();
-    let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    // The bound is on requests on the wire: checks waiting for a busy host
+    // do not keep other hosts' checks from starting.
+    let fetcher = &fetcher.with_in_flight(concurrency);
     let mut set = tokio::task::JoinSet::new();
     let spawn = |set: &mut tokio::task::JoinSet<Fetched<usize>>,
                  index: usize,
                  req: Request,
                  first: Option<Confirming>| {
-        set.spawn(fetch_job(
-            fetcher.clone(),
-            index,
-            req,
-            first,
-            Some(sem.clone()),
-        ));
+        set.spawn(fetch_job(fetcher.clone(), index, req, first));
     };
     for (i, w) in watches.iter().enumerate() {
         spawn(&mut set, i, request(store, w, true), None);

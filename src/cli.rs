@@ -46,6 +46,16 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DURATION", default_value = "250ms", value_parser = parse_duration_arg)]
     pub host_interval: std::time::Duration,
 
+    /// Bound on one fetch, redirects and body included (retries get their
+    /// own)
+    #[arg(long, global = true, value_name = "DURATION", default_value = "30s", value_parser = parse_duration_arg)]
+    pub timeout: std::time::Duration,
+
+    /// Retries of a transient failure (timeout, reset, 5xx, 429) within a
+    /// check
+    #[arg(long, global = true, value_name = "N", default_value_t = 2)]
+    pub retries: u32,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -91,6 +91,9 @@ pub fn run(cli: Cli) -> ExitCode {
             from: cli.from.clone(),
             per_host: cli.per_host,
             host_interval: cli.host_interval,
+            total_timeout: cli.timeout,
+            connect_timeout: cli.timeout.min(FetchOptions::default().connect_timeout),
+            retries: cli.retries,
             ..FetchOptions::default()
         },
         delivery: crate::notify::DeliveryOptions {

@@ -193,7 +193,8 @@ struct Entry {
 
 /// A finished fetch on its way back to the archive owner: keyed by the
 /// watch's name and the generation it was started under.
-type Done = Fetched<(String, u64)>;
+/// A finished fetch, keyed by watch name, generation and host budget key.
+type Done = Fetched<(String, u64, String)>;
 
 struct Daemon {
     store: Store,
@@ -203,6 +204,8 @@ struct Daemon {
     entries: HashMap<String, Entry>,
     queue: BinaryHeap<Reverse<(DateTime<Utc>, u64, String)>>,
     set: JoinSet<Done>,
+    /// Checks started and not finished, per host budget key.
+    per_host: HashMap<String, usize>,
     metrics: Arc<Mutex<Metrics>>,
     next_generation: u64,
     notifiers: Vec<Notifier>,
@@ -256,15 +259,22 @@ impl Daemon {
             return;
         };
         entry.in_flight = true;
-        let key = (name.to_string(), entry.generation);
+        let host = Fetcher::host_key(&entry.watch.url);
+        *self.per_host.entry(host.clone()).or_default() += 1;
+        let key = (name.to_string(), entry.generation, host);
         self.set
-            .spawn(fetch_job(self.fetcher.clone(), key, req, first, None));
+            .spawn(fetch_job(self.fetcher.clone(), key, req, first));
     }
 
-    /// Start every queued check that is due, up to the concurrency bound.
+    /// Start every queued check that is due. The fetcher bounds requests
+    /// on the wire (`concurrency`); here, checks started are bounded too,
+    /// and a host that already has twice its budget started waits, so a
+    /// slow or hanging site never keeps other sites' checks from starting.
     fn start_due(&mut self) {
         let now = Utc::now();
-        while self.set.len() < self.opts.concurrency.max(1) {
+        let per_host_cap = self.fetcher.per_host() * 2;
+        let mut deferred = Vec::new();
+        while self.set.len() < self.opts.concurrency.max(1) * 4 {
             let Some(Reverse((at, generation, name))) = self.queue.peek().cloned() else {
                 break;
             };
@@ -278,9 +288,20 @@ impl Daemon {
             if entry.generation != generation || entry.in_flight {
                 continue;
             }
+            let host = Fetcher::host_key(&entry.watch.url);
+            if self.per_host.get(&host).copied().unwrap_or(0) >= per_host_cap {
+                deferred.push(Reverse((at, generation, name)));
+                // Bounded work per call, however long one host's backlog.
+                if deferred.len() >= 1024 {
+                    break;
+                }
+                continue;
+            }
             let req = request(&self.store, &entry.watch, true);
             self.spawn(&name, req, None);
         }
+        // Still due: they start as their hosts' checks finish.
+        self.queue.extend(deferred);
         if let Ok(mut m) = self.metrics.lock() {
             m.queue_depth = self.queue.len();
             m.in_flight = self.set.len();
@@ -289,7 +310,10 @@ impl Daemon {
 
     /// Record a finished fetch and schedule the watch's next run.
     fn finish(&mut self, done: Done) {
-        let (name, generation) = done.key.clone();
+        let (name, generation, host) = done.key.clone();
+        if let Some(n) = self.per_host.get_mut(&host) {
+            *n = n.saturating_sub(1);
+        }
         let Some(entry) = self.entries.get(&name) else {
             return; // removed by a reload while in flight
         };
@@ -525,11 +549,13 @@ pub async fn run(
     }
     let mut d = Daemon {
         store,
-        fetcher,
+        // The concurrency bound is on requests on the wire.
+        fetcher: fetcher.with_in_flight(opts.concurrency),
         config_path: config_path.clone(),
         entries: HashMap::new(),
         queue: BinaryHeap::new(),
         set: JoinSet::new(),
+        per_host: HashMap::new(),
         metrics,
         next_generation: 0,
         notifiers,

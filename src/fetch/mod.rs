@@ -236,6 +236,10 @@ pub struct Fetcher {
     client: reqwest::Client,
     /// For watches that accept any certificate (`insecure_tls`).
     insecure_client: reqwest::Client,
+    /// Requests on the wire at once, across hosts. Taken after the host's
+    /// turn, so checks queued behind a slow host never hold a place that a
+    /// check of another host could use.
+    wire: Option<Arc<tokio::sync::Semaphore>>,
     opts: FetchOptions,
     hosts: Arc<Hosts>,
     robots: Arc<Mutex<RobotsCache>>,
@@ -286,10 +290,37 @@ impl Fetcher {
         Ok(Fetcher {
             client,
             insecure_client,
+            wire: None,
             hosts: Arc::new(Hosts::new(opts.per_host, opts.host_interval)),
             robots: Arc::new(Mutex::new(HashMap::new())),
             opts,
         })
+    }
+
+    /// The same fetcher (sharing host budgets and robots.txt) with at most
+    /// `n` requests on the wire at once.
+    pub fn with_in_flight(&self, n: usize) -> Fetcher {
+        Fetcher {
+            wire: Some(Arc::new(tokio::sync::Semaphore::new(n.max(1)))),
+            ..self.clone()
+        }
+    }
+
+    /// The key of a URL's host budget (`host:port`).
+    pub fn host_key(url: &str) -> String {
+        match reqwest::Url::parse(url) {
+            Ok(u) => format!(
+                "{}:{}",
+                u.host_str().unwrap_or(""),
+                u.port_or_known_default().unwrap_or(0)
+            ),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// The most requests to one host at once.
+    pub fn per_host(&self) -> usize {
+        self.opts.per_host.max(1)
     }
 
     /// GET `url`, following redirects, within the total timeout: one
@@ -314,6 +345,13 @@ impl Fetcher {
             .map_err(|e| FetchError::Request(format!("invalid URL: {e}")))?;
         let host = url.host_str().unwrap_or("").to_string();
         let host_key = format!("{host}:{}", url.port_or_known_default().unwrap_or(0));
+        let wire = self.wire.clone();
+        let on_the_wire = || async {
+            match &wire {
+                Some(sem) => sem.clone().acquire_owned().await.ok(),
+                None => None,
+            }
+        };
         if req.robots {
             let robots = self.robots_for(req, &url, &host_key).await;
             let mut path = url.path().to_string();
@@ -329,6 +367,7 @@ impl Fetcher {
         loop {
             let result = {
                 let _turn = self.hosts.turn(&host_key).await;
+                let _wire = on_the_wire().await;
                 self.attempt(req).await
             };
             let transient = match &result {
