@@ -111,6 +111,53 @@ pub fn compare_responses(old: &[ReaderResponse], new: &[ReaderResponse]) -> Vec<
     out
 }
 
+/// Rebuild the new list of block texts from the old one and the text
+/// changes reported between them (what makes a report a faithful record of
+/// the edit). `None` when the changes do not fit `old`.
+pub fn apply_text_changes(old: &[&str], new_len: usize, changes: &[Change]) -> Option<Vec<String>> {
+    let mut slots: Vec<Option<String>> = vec![None; new_len];
+    let mut consumed = vec![false; old.len()];
+    for c in changes {
+        match c {
+            Change::TextAdded { block, text } => {
+                *slots.get_mut(block.checked_sub(1)?)? = Some(text.clone());
+            }
+            Change::TextEdited {
+                block,
+                old_block,
+                before,
+                after,
+            } => {
+                let i = old_block.checked_sub(1)?;
+                if old.get(i)? != before {
+                    return None;
+                }
+                *consumed.get_mut(i)? = true;
+                *slots.get_mut(block.checked_sub(1)?)? = Some(after.clone());
+            }
+            Change::TextRemoved { block, text } => {
+                let i = block.checked_sub(1)?;
+                if old.get(i)? != text {
+                    return None;
+                }
+                *consumed.get_mut(i)? = true;
+            }
+            _ => return None,
+        }
+    }
+    let mut kept = old
+        .iter()
+        .zip(consumed)
+        .filter(|(_, c)| !c)
+        .map(|(t, _)| t.to_string());
+    Some(
+        slots
+            .into_iter()
+            .map(|s| s.or_else(|| kept.next()).unwrap_or_default())
+            .collect(),
+    )
+}
+
 /// Block-level changes between two lists of block texts.
 pub fn compare_blocks(old: &[&str], new: &[&str]) -> Vec<Change> {
     let deadline = Instant::now() + ALIGN_DEADLINE;

@@ -13,6 +13,7 @@ pub mod config;
 pub mod daemon;
 pub mod extract;
 pub mod fetch;
+pub mod fuzzing;
 pub mod model;
 pub mod notify;
 pub mod report;

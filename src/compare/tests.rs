@@ -201,37 +201,7 @@ fn total_rewrite_of_a_large_page_is_bounded() {
 
 /// Rebuild the new block list from the old one and the reported changes.
 fn apply(old: &[&str], new_len: usize, changes: &[Change]) -> Vec<String> {
-    let mut slots: Vec<Option<String>> = vec![None; new_len];
-    let mut consumed = vec![false; old.len()];
-    for c in changes {
-        match c {
-            Change::TextAdded { block, text } => slots[block - 1] = Some(text.clone()),
-            Change::TextEdited {
-                block,
-                old_block,
-                before,
-                after,
-            } => {
-                assert_eq!(old[old_block - 1], before);
-                consumed[old_block - 1] = true;
-                slots[block - 1] = Some(after.clone());
-            }
-            Change::TextRemoved { block, text } => {
-                assert_eq!(old[block - 1], text);
-                consumed[block - 1] = true;
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    let mut kept = old
-        .iter()
-        .zip(consumed)
-        .filter(|(_, c)| !c)
-        .map(|(t, _)| t.to_string());
-    slots
-        .into_iter()
-        .map(|s| s.or_else(|| kept.next()).unwrap_or_default())
-        .collect()
+    apply_text_changes(old, new_len, changes).expect("the changes fit the old text")
 }
 
 fn block_list() -> impl Strategy<Value = Vec<String>> {

@@ -1,0 +1,5 @@
+#![no_main]
+//! See redline::fuzzing::extract_bytes for the input format and the properties checked.
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| redline::fuzzing::extract_bytes(data));
