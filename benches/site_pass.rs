@@ -152,9 +152,22 @@ fn main() {
             HashSet::new()
         };
         let redline = env!("CARGO_BIN_EXE_redline");
+        // SITE_PASS_WRAP prefixes each pass's command, `{k}` being the pass
+        // number: e.g. "perf record -g -o /tmp/pass-{k}.data --".
+        let wrap: Vec<String> = std::env::var("SITE_PASS_WRAP")
+            .map(|w| {
+                w.split_whitespace()
+                    .map(|x| x.replace("{k}", &k.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut cmd = if has_time {
             let mut c = Command::new("/usr/bin/time");
-            c.args(["-f", "TIME %e %U %S %M", redline]);
+            c.args(["-f", "TIME %e %U %S %M"]).args(&wrap).arg(redline);
+            c
+        } else if let Some((first, rest)) = wrap.split_first() {
+            let mut c = Command::new(first);
+            c.args(rest).arg(redline);
             c
         } else {
             Command::new(redline)

@@ -287,14 +287,26 @@ pub fn process(
                 if resp.status == 429 || resp.status == 503 {
                     result.retry_after = crate::fetch::retry_after(resp);
                 }
-                let base_page = match &prior.base {
-                    Some(v) => page_under_rules(store, v, &watch.rules)?,
-                    None => None,
-                };
-                (
-                    decide(&prior, base_page.as_ref(), resp, &watch.rules, &volatile),
-                    Some(resp),
-                )
+                if only_noise_since_last(store, watch, &prior, resp, &volatile)? {
+                    (
+                        Decision {
+                            outcome: Outcome::Unchanged,
+                            changes: vec![],
+                            new_version: None,
+                            error: None,
+                        },
+                        Some(resp),
+                    )
+                } else {
+                    let base_page = match &prior.base {
+                        Some(v) => page_under_rules(store, v, &watch.rules)?,
+                        None => None,
+                    };
+                    (
+                        decide(&prior, base_page.as_ref(), resp, &watch.rules, &volatile),
+                        Some(resp),
+                    )
+                }
             }
             Err(e) => (
                 Decision {
@@ -434,6 +446,53 @@ pub fn process(
             Step::Done(result)
         }
     }
+}
+
+/// The cheap path: the response differs from the body of the current
+/// version only where no reader can see it (see [`crate::extract::quick`]).
+/// Then the page is unchanged, without parsing it.
+fn only_noise_since_last(
+    store: &Store,
+    watch: &Watch,
+    prior: &crate::store::Prior,
+    resp: &Response,
+    volatile: &[VolatileRule],
+) -> Result<bool> {
+    let Some(latest) = &prior.latest else {
+        return Ok(false);
+    };
+    let mime = resp.mime();
+    if latest.gone
+        || latest.rules != watch.rules.fingerprint
+        || watch.rules.feed
+        || !(200..300).contains(&resp.status)
+        || !(mime == "text/html" || mime == "application/xhtml+xml")
+        || latest.final_url != resp.final_url
+        || latest.requested_url != resp.requested_url
+    {
+        return Ok(false);
+    }
+    let version = store.raw_response(latest.response_id)?.response;
+    if version.status != resp.status
+        || version.header("content-type") != resp.header("content-type")
+    {
+        return Ok(false);
+    }
+    // The current version's page, read only if a changed text needs it;
+    // unreadable counts as "shown" (the full path then decides).
+    let mut page: Option<Option<String>> = None;
+    let mut shown = |text: &str| {
+        let json = page.get_or_insert_with(|| store.page_json(latest).ok().flatten());
+        json.as_deref().is_none_or(|j| {
+            text.contains(['"', '\\']) || text.chars().any(char::is_control) || j.contains(text)
+        })
+    };
+    Ok(crate::extract::quick::only_invisible_changes(
+        &version.body,
+        &resp.body,
+        volatile,
+        &mut shown,
+    ))
 }
 
 /// Learn volatile blocks from two fetches made moments apart.

@@ -40,6 +40,15 @@ impl VolatileRule {
         }
     }
 
+    /// Whether a block whose whole text is `text` is volatile under this
+    /// rule, where that can be told from the text alone (not for `After`).
+    pub fn matches_text(&self, text: &str) -> bool {
+        match self {
+            VolatileRule::After { .. } => false,
+            _ => self.matches(&[Block::new(crate::model::BlockKind::Paragraph, text)], 0),
+        }
+    }
+
     /// How the rule reads for people.
     pub fn describe(&self) -> String {
         match self {

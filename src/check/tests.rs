@@ -191,3 +191,44 @@ fn first_capture_of_a_gone_page() {
     assert_eq!(d.changes, vec![Change::PageGone { status: 410 }]);
     assert_eq!(d.new_version, Some(None));
 }
+
+#[test]
+fn the_cheap_path_is_taken_only_when_its_judgement_stands() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    let w = watch("");
+    let body = |nonce: &str, text: &str| {
+        format!("<title>T</title><script>var n='{nonce}'</script><p>{text}</p><!-- {nonce} -->")
+    };
+    let cheap = |store: &Store, w: &Watch, r: &Response| {
+        let prior = store.prior(&w.name).unwrap();
+        only_noise_since_last(store, w, &prior, r, &[]).unwrap()
+    };
+    // Nothing archived yet: the full path.
+    assert!(!cheap(&store, &w, &resp(200, &body("a", "One."), A)));
+    run(&mut store, &w, resp(200, &body("a", "One."), A));
+    // Only a nonce and a comment differ from the last response.
+    let noise = resp(200, &body("b", "One."), A);
+    assert!(cheap(&store, &w, &noise));
+    assert_eq!(run(&mut store, &w, noise).outcome, "unchanged");
+    // Against the response just kept (nonce "b"), "c" is noise again.
+    assert!(cheap(&store, &w, &resp(200, &body("c", "One."), A)));
+    // A visible edit, another status, another final URL or content type:
+    // the full path.
+    assert!(!cheap(&store, &w, &resp(200, &body("c", "Two."), A)));
+    assert!(!cheap(&store, &w, &resp(203, &body("c", "One."), A)));
+    assert!(!cheap(
+        &store,
+        &w,
+        &resp(200, &body("c", "One."), "http://127.0.0.1:1/b")
+    ));
+    let mut typed = resp(200, &body("c", "One."), A);
+    typed.headers[0].1 = "text/html; charset=windows-1252".into();
+    assert!(!cheap(&store, &w, &typed));
+    // Under other rules the earlier judgement does not hold.
+    let other = watch("ignore = [\"script\"]");
+    assert!(!cheap(&store, &other, &resp(200, &body("c", "One."), A)));
+    // Feeds always take the full path.
+    let feed = watch("kind = \"feed\"");
+    assert!(!cheap(&store, &feed, &resp(200, &body("c", "One."), A)));
+}

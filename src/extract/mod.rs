@@ -8,6 +8,7 @@ pub mod decode;
 pub mod feed;
 mod html;
 mod meta;
+pub mod quick;
 mod responses;
 pub mod text;
 

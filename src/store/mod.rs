@@ -399,6 +399,19 @@ impl Store {
         Ok(Some(page))
     }
 
+    /// The stored page of a version as its JSON text (cheap to search).
+    pub fn page_json(&self, version: &Version) -> Result<Option<String>> {
+        let hash: Option<String> = self.conn.query_row(
+            "SELECT page_hash FROM versions WHERE id = ?1",
+            [version.id],
+            |r| r.get(0),
+        )?;
+        match hash {
+            Some(h) => Ok(Some(String::from_utf8_lossy(&self.blob(&h)?).into_owned())),
+            None => Ok(None),
+        }
+    }
+
     /// The raw response (headers and body as received) behind a version.
     pub fn raw_response(&self, response_id: i64) -> Result<RawResponse> {
         let (fetched_at, requested_url, final_url, redirects, status, headers_hash, body_hash, elapsed_ms): (
@@ -798,7 +811,7 @@ impl Store {
                 .map(|v| v.join(", "))
                 .unwrap_or_else(|| "nothing".into());
             seen.insert(hash.clone());
-            let raw = read_blob(&self.conn, &hash);
+            let raw = read_blob_uncached(&self.conn, &hash);
             match raw {
                 Err(e) => problems.push(format!(
                     "blob {hash} (used by {users}): cannot be read: {e:#}"
@@ -933,6 +946,27 @@ impl Store {
         Ok(out)
     }
 
+    /// The watch's most recent response, with the rules of the latest
+    /// check that saw it (what that check judged it under).
+    pub fn last_response(&self, name: &str) -> Result<Option<(RawResponse, Option<String>)>> {
+        let Some(wid) = self.watch_id(name)? else {
+            return Ok(None);
+        };
+        let last: Option<(i64, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT r.id, (SELECT c.rules FROM checks c WHERE c.response_id = r.id ORDER BY c.id DESC LIMIT 1)
+                 FROM responses r WHERE r.watch_id = ?1 ORDER BY r.id DESC LIMIT 1",
+                [wid],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match last {
+            Some((id, rules)) => Ok(Some((self.raw_response(id)?, rules))),
+            None => Ok(None),
+        }
+    }
+
     /// Every check of a watch that saw the page (or a 304), oldest first,
     /// optionally only those at or after `since` (RFC 3339).
     pub fn captures(&self, name: &str, since: Option<&str>) -> Result<Vec<Capture>> {
@@ -1035,25 +1069,108 @@ fn parse_headers(bytes: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// zstd contexts are costly to create (a fresh one per blob showed up in
+/// the profile): one of each per thread, reused.
+mod codec {
+    use std::cell::RefCell;
+    use std::io;
+
+    thread_local! {
+        static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
+        static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+    }
+
+    pub const LEVEL: i32 = 3;
+
+    /// Compress `bytes`, against `dict` when given.
+    pub fn compress(bytes: &[u8], dict: &[u8]) -> io::Result<Vec<u8>> {
+        COMPRESSOR.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.is_none() {
+                *c = Some(zstd::bulk::Compressor::new(LEVEL)?);
+            }
+            let Some(z) = c.as_mut() else {
+                return Err(io::Error::other("no zstd compressor"));
+            };
+            z.set_dictionary(LEVEL, dict)?;
+            z.compress(bytes)
+        })
+    }
+
+    /// Decompress to at most `size` bytes, against `dict` when given.
+    pub fn decompress(data: &[u8], size: usize, dict: &[u8]) -> io::Result<Vec<u8>> {
+        DECOMPRESSOR.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.is_none() {
+                *c = Some(zstd::bulk::Decompressor::new()?);
+            }
+            let Some(z) = c.as_mut() else {
+                return Err(io::Error::other("no zstd decompressor"));
+            };
+            z.set_dictionary(dict)?;
+            z.decompress(data, size)
+        })
+    }
+}
+
+thread_local! {
+    /// The last few blobs read (content-addressed, so never stale): a
+    /// check reads its version's body for the cheap comparison and again
+    /// as the base of what it stores.
+    static RECENT: std::cell::RefCell<Vec<(String, std::rc::Rc<Vec<u8>>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// A blob's bytes, whatever its codec (following its base for deltas).
 fn read_blob(conn: &Connection, hash: &str) -> Result<Vec<u8>> {
+    Ok(read_blob_shared(conn, hash)?.as_ref().clone())
+}
+
+fn read_blob_shared(conn: &Connection, hash: &str) -> Result<std::rc::Rc<Vec<u8>>> {
+    if let Some(hit) = RECENT.with(|r| {
+        r.borrow()
+            .iter()
+            .find(|(h, _)| h == hash)
+            .map(|(_, b)| b.clone())
+    }) {
+        return Ok(hit);
+    }
+    let bytes = std::rc::Rc::new(read_blob_uncached(conn, hash)?);
+    if bytes.len() <= 1 << 20 {
+        RECENT.with(|r| {
+            let mut r = r.borrow_mut();
+            if r.len() >= 4 {
+                r.remove(0);
+            }
+            r.push((hash.to_string(), bytes.clone()));
+        });
+    }
+    Ok(bytes)
+}
+
+fn read_blob_uncached(conn: &Connection, hash: &str) -> Result<Vec<u8>> {
     let (size, codec, data, base): (i64, String, Vec<u8>, Option<String>) = conn
-        .query_row(
-            "SELECT size, codec, data, base FROM blobs WHERE hash = ?1",
-            [hash],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
+        .prepare_cached("SELECT size, codec, data, base FROM blobs WHERE hash = ?1")?
+        .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?
         .ok_or_else(|| anyhow!("blob {hash} is missing from the archive"))?;
     let size = usize::try_from(size).unwrap_or(0);
     match (codec.as_str(), base) {
-        ("zstd", _) => zstd::bulk::decompress(&data, size)
+        ("zstd", _) => codec::decompress(&data, size, &[])
             .with_context(|| format!("blob {hash} does not decompress")),
         ("zstd-dict", Some(base)) => {
-            let dict = read_blob(conn, &base).with_context(|| format!("base of blob {hash}"))?;
-            zstd::bulk::Decompressor::with_dictionary(&dict)
-                .and_then(|mut d| d.decompress(&data, size))
+            let dict =
+                read_blob_shared(conn, &base).with_context(|| format!("base of blob {hash}"))?;
+            codec::decompress(&data, size, &dict)
                 .with_context(|| format!("blob {hash} does not decompress against its base {base}"))
+        }
+        ("patch", Some(base)) => {
+            let old =
+                read_blob_shared(conn, &base).with_context(|| format!("base of blob {hash}"))?;
+            let patch = codec::decompress(&data, size.saturating_add(1 << 20), &[])
+                .with_context(|| format!("blob {hash} does not decompress"))?;
+            crate::extract::quick::apply_patch(&old, &patch)
+                .ok_or_else(|| anyhow!("blob {hash} is a patch that does not fit its base {base}"))
         }
         (other, _) => bail!("blob {hash} has unknown codec {other}"),
     }
@@ -1065,64 +1182,115 @@ fn read_blob(conn: &Connection, hash: &str) -> Result<Vec<u8>> {
 /// costs about its own size; the dictionary blob counts one more reference,
 /// so it is never pruned while needed.
 fn put_blob(tx: &Transaction, bytes: &[u8], base: Option<&str>) -> Result<String> {
-    put_hashed_blob(tx, bytes, sha256_hex(bytes), base)
+    put_hashed_blob(tx, bytes, sha256_hex(bytes), base, None)
 }
 
 /// [`put_blob`] for bytes whose hash is already known (hashing a body
-/// twice showed up in the profile).
+/// twice showed up in the profile). With a `patch_base` (the body of the
+/// watch's current version) a body that differs from it only in a few
+/// tokens (nonces, timestamps) is kept as a patch against it.
 fn put_hashed_blob(
     tx: &Transaction,
     bytes: &[u8],
     hash: String,
     base: Option<&str>,
+    patch_base: Option<&str>,
 ) -> Result<String> {
     let exists: bool = tx
-        .query_row("SELECT 1 FROM blobs WHERE hash = ?1", [&hash], |_| Ok(true))
+        .prepare_cached("SELECT 1 FROM blobs WHERE hash = ?1")?
+        .query_row([&hash], |_| Ok(true))
         .optional()?
         .unwrap_or(false);
     if exists {
-        tx.execute("UPDATE blobs SET refs = refs + 1 WHERE hash = ?1", [&hash])?;
+        tx.prepare_cached("UPDATE blobs SET refs = refs + 1 WHERE hash = ?1")?
+            .execute([&hash])?;
         return Ok(hash);
     }
-    let plain = zstd::bulk::compress(bytes, 3)?;
+    let depth_of = |h: &str| -> Result<Option<(i64, Option<String>)>> {
+        Ok(tx
+            .prepare_cached("SELECT depth, base FROM blobs WHERE hash = ?1")?
+            .query_row([h], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    };
+    // A patch against the current version's body: reading it takes that
+    // body (at most two decompressions) and the patch.
+    if let Some(pb) = patch_base.filter(|pb| *pb != hash)
+        && let Some((depth, _)) = depth_of(pb)?
+        && depth <= 1
+    {
+        let old = read_blob_shared(tx, pb)?;
+        if let Some(p) = crate::extract::quick::patch(&old, bytes) {
+            let data = codec::compress(&p, &[])?;
+            tx.prepare_cached(
+                "INSERT INTO blobs (hash, size, codec, data, refs, base, depth) VALUES (?1, ?2, 'patch', ?3, 1, ?4, ?5)",
+            )?
+            .execute(params![hash, bytes.len() as i64, data, pb, depth + 1])?;
+            tx.prepare_cached("UPDATE blobs SET refs = refs + 1 WHERE hash = ?1")?
+                .execute([pb])?;
+            return Ok(hash);
+        }
+    }
     // The dictionary is always a whole blob: the predecessor itself, or the
     // whole blob the predecessor was compressed against. Reading any blob
     // then takes at most two decompressions, however long the history.
     let keyframe: Option<String> = match base.filter(|b| *b != hash && bytes.len() >= 1024) {
-        Some(b) => tx
-            .query_row("SELECT base FROM blobs WHERE hash = ?1", [b], |r| {
-                r.get::<_, Option<String>>(0)
-            })
-            .optional()?
-            .map(|of_base| of_base.unwrap_or_else(|| b.to_string())),
+        Some(b) => keyframe_of(tx, b)?,
         None => None,
     };
     let delta = match keyframe {
         Some(k) if k != hash => {
-            let dict = read_blob(tx, &k)?;
-            let packed = zstd::bulk::Compressor::with_dictionary(3, &dict)?.compress(bytes)?;
-            // Worth it only when clearly smaller; once a page has drifted far
-            // from its keyframe, this body becomes the next keyframe.
-            (packed.len() * 2 < plain.len()).then_some((packed, k, 1i64))
+            let dict = read_blob_shared(tx, &k)?;
+            let packed = codec::compress(bytes, &dict)?;
+            // Clearly small: no need to try without the dictionary.
+            if packed.len() * 16 < bytes.len() {
+                Some((packed, k))
+            } else {
+                let plain = codec::compress(bytes, &[])?;
+                // Worth it only when clearly smaller; once a page has
+                // drifted far from its keyframe, this body becomes the next.
+                (packed.len() * 2 < plain.len()).then_some((packed, k))
+            }
         }
         _ => None,
     };
     match delta {
-        Some((data, b, depth)) => {
-            tx.execute(
-                "INSERT INTO blobs (hash, size, codec, data, refs, base, depth) VALUES (?1, ?2, 'zstd-dict', ?3, 1, ?4, ?5)",
-                params![hash, bytes.len() as i64, data, b, depth],
-            )?;
-            tx.execute("UPDATE blobs SET refs = refs + 1 WHERE hash = ?1", [&b])?;
+        Some((data, b)) => {
+            tx.prepare_cached(
+                "INSERT INTO blobs (hash, size, codec, data, refs, base, depth) VALUES (?1, ?2, 'zstd-dict', ?3, 1, ?4, 1)",
+            )?
+            .execute(params![hash, bytes.len() as i64, data, b])?;
+            tx.prepare_cached("UPDATE blobs SET refs = refs + 1 WHERE hash = ?1")?
+                .execute([&b])?;
         }
         None => {
-            tx.execute(
+            let plain = codec::compress(bytes, &[])?;
+            tx.prepare_cached(
                 "INSERT INTO blobs (hash, size, codec, data, refs) VALUES (?1, ?2, 'zstd', ?3, 1)",
-                params![hash, bytes.len() as i64, plain],
-            )?;
+            )?
+            .execute(params![hash, bytes.len() as i64, plain])?;
         }
     }
     Ok(hash)
+}
+
+/// The whole blob behind `hash`: itself when whole, the dictionary of a
+/// zstd delta, the keyframe of a patch's base.
+fn keyframe_of(tx: &Transaction, hash: &str) -> Result<Option<String>> {
+    let mut h = hash.to_string();
+    // Chains are at most two links long; the bound only guards bad data.
+    for _ in 0..4 {
+        let row: Option<(String, Option<String>)> = tx
+            .prepare_cached("SELECT codec, base FROM blobs WHERE hash = ?1")?
+            .query_row([&h], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        match row {
+            Some((codec, _)) if codec == "zstd" => return Ok(Some(h)),
+            Some((codec, Some(b))) if codec == "zstd-dict" => return Ok(Some(b)),
+            Some((codec, Some(b))) if codec == "patch" => h = b,
+            _ => return Ok(None),
+        }
+    }
+    Ok(None)
 }
 
 fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
@@ -1187,8 +1355,22 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
                     let headers_hash = put_blob(tx, &format_headers(&resp.headers), None)?;
                     // Compressed against the previous body of this watch.
                     let prev_body = last.as_ref().map(|l| l.1.clone());
-                    let body_hash =
-                        put_hashed_blob(tx, &resp.body, body_hash.clone(), prev_body.as_deref())?;
+                    // Noise-only variants are patches against the body of
+                    // the current version.
+                    let version_body: Option<String> = tx
+                        .prepare_cached(
+                            "SELECT r.body_hash FROM versions v JOIN responses r ON r.id = v.response_id
+                             WHERE v.watch_id = ?1 AND v.gone = 0 ORDER BY v.number DESC LIMIT 1",
+                        )?
+                        .query_row([wid], |r| r.get(0))
+                        .optional()?;
+                    let body_hash = put_hashed_blob(
+                        tx,
+                        &resp.body,
+                        body_hash.clone(),
+                        prev_body.as_deref(),
+                        version_body.as_deref(),
+                    )?;
                     tx.execute(
                         "INSERT INTO responses (watch_id, fetched_at, requested_url, final_url, redirects, status,
                                                 headers_hash, body_hash, elapsed_ms, etag, last_modified)
@@ -1258,8 +1440,8 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
     };
 
     tx.execute(
-        "INSERT INTO checks (watch_id, checked_at, url, outcome, http_status, response_id, version_id, error, duration_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO checks (watch_id, checked_at, url, outcome, http_status, response_id, version_id, error, duration_ms, rules)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             wid,
             rec.checked_at,
@@ -1269,7 +1451,8 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
             response_id,
             version_id,
             rec.error,
-            rec.duration_ms as i64
+            rec.duration_ms as i64,
+            rec.rules
         ],
     )?;
     let check_id = tx.last_insert_rowid();

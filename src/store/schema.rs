@@ -210,4 +210,9 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE blobs_new RENAME TO blobs;
     CREATE INDEX blobs_unreferenced ON blobs(refs) WHERE refs <= 0;
     "#,
+    // 13: the rules each check was judged under, so a later check may trust
+    // an earlier judgement only when the rules are the same.
+    r#"
+    ALTER TABLE checks ADD COLUMN rules TEXT;
+    "#,
 ];

@@ -1,0 +1,731 @@
+//! The cheap path: tell, without parsing either document into a tree,
+//! that a new body differs from the previous one only where no reader can
+//! see it. A tokenizer splits both bodies into tags, text, comments and raw
+//! text (scripts, styles); when the two token lists line up one to one and
+//! every difference is invisible (a comment, a script, a nonce or hidden
+//! input value, a block of text the watch has learned is volatile), the
+//! page is unchanged and full extraction is skipped.
+//!
+//! It only ever answers "certainly the same" or "don't know": any other
+//! difference, a different number of tokens, a non-HTML body, sends the
+//! check down the full path. Pure.
+
+use super::text::normalize;
+use crate::volatile::VolatileRule;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok<'a> {
+    /// `<name attrs>`: the whole tag.
+    Start {
+        name: &'a [u8],
+        raw: &'a [u8],
+    },
+    End {
+        name: &'a [u8],
+    },
+    Text(&'a [u8]),
+    Comment(&'a [u8]),
+    /// The content of a raw-text element (script, style, …).
+    Raw {
+        parent: &'a [u8],
+        text: &'a [u8],
+    },
+    /// `<!DOCTYPE …>`, `<?…>`.
+    Other(&'a [u8]),
+}
+
+/// Elements whose content is raw text, never markup. `title` is one, but
+/// its text is compared (the page's title), so its changes count.
+fn raw_text_element(name: &[u8]) -> bool {
+    [
+        &b"script"[..],
+        b"style",
+        b"textarea",
+        b"title",
+        b"xmp",
+        b"noscript",
+        b"iframe",
+        b"noembed",
+        b"noframes",
+    ]
+    .iter()
+    .any(|n| n.eq_ignore_ascii_case(name))
+}
+
+/// Raw-text elements whose content is never visible text.
+fn invisible_raw(name: &[u8]) -> bool {
+    !name.eq_ignore_ascii_case(b"title")
+}
+
+/// Elements whose attributes never reach the extracted page (hidden
+/// inputs, metadata, scripts).
+fn attributes_invisible(name: &[u8]) -> bool {
+    [
+        &b"input"[..],
+        b"meta",
+        b"link",
+        b"script",
+        b"style",
+        b"noscript",
+    ]
+    .iter()
+    .any(|n| n.eq_ignore_ascii_case(name))
+}
+
+/// Attributes that never reach the extracted page on any element.
+fn invisible_attribute(name: &[u8]) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.starts_with(b"data-")
+        || [
+            &b"nonce"[..],
+            b"integrity",
+            b"value",
+            b"csrf",
+            b"csrf-token",
+        ]
+        .contains(&n.as_slice())
+}
+
+/// Elements whose lone text child is a block of its own.
+fn block_element(name: &[u8]) -> bool {
+    [
+        &b"p"[..],
+        b"li",
+        b"dt",
+        b"dd",
+        b"h1",
+        b"h2",
+        b"h3",
+        b"h4",
+        b"h5",
+        b"h6",
+        b"div",
+        b"td",
+        b"th",
+        b"figcaption",
+        b"address",
+        b"blockquote",
+        b"footer",
+        b"header",
+    ]
+    .iter()
+    .any(|n| n.eq_ignore_ascii_case(name))
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// The end of a tag starting at `b[0] == '<'`: the index after its `>`,
+/// quotes respected.
+fn tag_end(b: &[u8]) -> usize {
+    let mut quote: Option<u8> = None;
+    for (i, &c) in b.iter().enumerate().skip(1) {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == b'"' || c == b'\'' => quote = Some(c),
+            None if c == b'>' => return i + 1,
+            None => {}
+        }
+    }
+    b.len()
+}
+
+fn tokenize(b: &[u8]) -> Vec<Tok<'_>> {
+    spans(b).into_iter().map(|(t, _)| t).collect()
+}
+
+/// Tokens with the byte range each covers; the ranges tile the input.
+fn spans<'a>(b: &'a [u8]) -> Vec<(Tok<'a>, std::ops::Range<usize>)> {
+    type Spans<'a> = Vec<(Tok<'a>, std::ops::Range<usize>)>;
+    let mut out: Spans<'a> = Vec::with_capacity(b.len() / 32);
+    fn push<'a>(out: &mut Spans<'a>, t: Tok<'a>, from: usize, to: usize) {
+        out.push((t, from..to));
+    }
+    let mut i = 0;
+    while i < b.len() {
+        let rest = &b[i..];
+        if rest[0] != b'<' {
+            let end = rest.iter().position(|&c| c == b'<').unwrap_or(rest.len());
+            push(&mut out, Tok::Text(&rest[..end]), i, i + end);
+            i += end;
+            continue;
+        }
+        if rest.starts_with(b"<!--") {
+            let end = find(&rest[4..], b"-->").map_or(rest.len(), |e| e + 7);
+            push(&mut out, Tok::Comment(&rest[..end]), i, i + end);
+            i += end;
+            continue;
+        }
+        let next = rest.get(1).copied().unwrap_or(0);
+        if next == b'!' || next == b'?' {
+            let end = rest
+                .iter()
+                .position(|&c| c == b'>')
+                .map_or(rest.len(), |e| e + 1);
+            push(&mut out, Tok::Other(&rest[..end]), i, i + end);
+            i += end;
+            continue;
+        }
+        let closing = next == b'/';
+        let name_start = if closing { 2 } else { 1 };
+        let name_len = rest[name_start.min(rest.len())..]
+            .iter()
+            .position(|c| !c.is_ascii_alphanumeric() && *c != b'-' && *c != b':')
+            .unwrap_or(rest.len() - name_start.min(rest.len()));
+        if name_len == 0 || !rest[name_start].is_ascii_alphabetic() {
+            // A lone `<`: text.
+            push(&mut out, Tok::Text(&rest[..1]), i, i + 1);
+            i += 1;
+            continue;
+        }
+        let name = &rest[name_start..name_start + name_len];
+        let end = tag_end(rest);
+        if closing {
+            push(&mut out, Tok::End { name }, i, i + end);
+            i += end;
+            continue;
+        }
+        push(
+            &mut out,
+            Tok::Start {
+                name,
+                raw: &rest[..end],
+            },
+            i,
+            i + end,
+        );
+        i += end;
+        if raw_text_element(name) && !rest[..end].ends_with(b"/>") {
+            let body = &b[i..];
+            let mut close = b"</".to_vec();
+            close.extend_from_slice(name);
+            let len = find_ci(body, &close).unwrap_or(body.len());
+            push(
+                &mut out,
+                Tok::Raw {
+                    parent: name,
+                    text: &body[..len],
+                },
+                i,
+                i + len,
+            );
+            i += len;
+        }
+    }
+    out
+}
+
+/// A patch turning `old` into `new`, when their token lists line up and
+/// the differing tokens are small next to the body (noise: nonces,
+/// timestamps, counters): `(offset, removed length, inserted bytes)`, in
+/// order. `None` when a patch would not pay.
+pub fn patch(old: &[u8], new: &[u8]) -> Option<Vec<u8>> {
+    let (a, b) = (spans(old), spans(new));
+    if a.len() != b.len() || old.len() < 1024 {
+        return None;
+    }
+    let mut out = Vec::new();
+    for ((_, ra), (_, rb)) in a.iter().zip(&b) {
+        let (x, y) = (&old[ra.clone()], &new[rb.clone()]);
+        if x == y {
+            continue;
+        }
+        out.extend_from_slice(&u32::try_from(ra.start).ok()?.to_le_bytes());
+        out.extend_from_slice(&u32::try_from(x.len()).ok()?.to_le_bytes());
+        out.extend_from_slice(&u32::try_from(y.len()).ok()?.to_le_bytes());
+        out.extend_from_slice(y);
+        if out.len() * 8 > new.len() {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// Apply a [`patch`] to the body it was made from; `None` when the patch
+/// does not fit it (a damaged archive).
+pub fn apply_patch(old: &[u8], patch: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(old.len() + patch.len());
+    let (mut at, mut p) = (0usize, patch);
+    let word = |p: &[u8], i: usize| -> Option<usize> {
+        let b: [u8; 4] = p.get(i..i + 4)?.try_into().ok()?;
+        Some(u32::from_le_bytes(b) as usize)
+    };
+    while !p.is_empty() {
+        let (offset, removed, inserted) = (word(p, 0)?, word(p, 4)?, word(p, 8)?);
+        if offset < at {
+            return None;
+        }
+        out.extend_from_slice(old.get(at..offset)?);
+        out.extend_from_slice(p.get(12..12 + inserted)?);
+        at = offset.checked_add(removed)?;
+        p = &p[12 + inserted..];
+    }
+    out.extend_from_slice(old.get(at..)?);
+    Some(out)
+}
+
+/// A start tag's attributes as (name, value) pairs, in order.
+fn attributes(raw: &[u8]) -> Vec<(&[u8], &[u8])> {
+    let inner = raw
+        .strip_prefix(b"<")
+        .unwrap_or(raw)
+        .strip_suffix(b">")
+        .unwrap_or(raw);
+    let mut i = inner
+        .iter()
+        .position(|c| c.is_ascii_whitespace() || *c == b'/')
+        .unwrap_or(inner.len());
+    let mut out = Vec::new();
+    while i < inner.len() {
+        while i < inner.len() && (inner[i].is_ascii_whitespace() || inner[i] == b'/') {
+            i += 1;
+        }
+        let start = i;
+        while i < inner.len()
+            && !inner[i].is_ascii_whitespace()
+            && inner[i] != b'='
+            && inner[i] != b'/'
+        {
+            i += 1;
+        }
+        let name = &inner[start..i];
+        let mut value: &[u8] = b"";
+        if i < inner.len() && inner[i] == b'=' {
+            i += 1;
+            match inner.get(i) {
+                Some(&q) if q == b'"' || q == b'\'' => {
+                    let end = inner[i + 1..]
+                        .iter()
+                        .position(|&c| c == q)
+                        .map_or(inner.len(), |e| i + 1 + e);
+                    value = &inner[i + 1..end];
+                    i = (end + 1).min(inner.len());
+                }
+                _ => {
+                    let end = inner[i..]
+                        .iter()
+                        .position(|c| c.is_ascii_whitespace())
+                        .map_or(inner.len(), |e| i + e);
+                    value = &inner[i..end];
+                    i = end;
+                }
+            }
+        }
+        if !name.is_empty() {
+            out.push((name, value));
+        }
+    }
+    out
+}
+
+fn tags_equivalent(name: &[u8], a: &[u8], b: &[u8]) -> bool {
+    if attributes_invisible(name) {
+        return true;
+    }
+    let (x, y) = (attributes(a), attributes(b));
+    x.len() == y.len()
+        && x.iter().zip(&y).all(|((n1, v1), (n2, v2))| {
+            n1.eq_ignore_ascii_case(n2) && (v1 == v2 || invisible_attribute(n1))
+        })
+}
+
+/// Only ASCII digits differ, position for position ("10:31:05" →
+/// "10:32:17"): word and character counts, and so every statistic content
+/// selection relies on, stay the same.
+fn digits_only(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x == y || (x.is_ascii_digit() && y.is_ascii_digit()))
+}
+
+/// Equal length, with whitespace and punctuation in the same places: only
+/// letters and digits differ.
+fn same_shape(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x == y || (x.is_ascii_alphanumeric() && y.is_ascii_alphanumeric()))
+}
+
+/// Whether a text token's change is invisible: the same once whitespace is
+/// normalised; the lone text of a block both before and after matching one
+/// of the watch's volatile rules; or digits changing in text that the
+/// current version does not show at all (`shown` says whether it does).
+fn text_equivalent(
+    before: Option<&Tok>,
+    after: Option<&Tok>,
+    a: &[u8],
+    b: &[u8],
+    volatile: &[VolatileRule],
+    shown: &mut dyn FnMut(&str) -> bool,
+) -> bool {
+    // Whitespace runs count as one space, but whether there is space at
+    // either end matters: it separates this text from its inline neighbours.
+    let collapse = |t: &[u8]| -> Vec<u8> {
+        let mut out = Vec::with_capacity(t.len());
+        for &c in t {
+            if c.is_ascii_whitespace() {
+                if out.last() != Some(&b' ') {
+                    out.push(b' ');
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    };
+    if collapse(a) == collapse(b) {
+        return true;
+    }
+    let (ta, tb) = (
+        normalize(&String::from_utf8_lossy(a)),
+        normalize(&String::from_utf8_lossy(b)),
+    );
+    let isolated = match (before, after) {
+        (Some(Tok::Start { name: open, .. }), Some(Tok::End { name: close })) => {
+            open.eq_ignore_ascii_case(close) && block_element(open)
+        }
+        _ => false,
+    };
+    // Same shape as well: content selection weighs text by its length and
+    // words, so a volatile block that grows could change what is selected.
+    if isolated
+        && same_shape(a, b)
+        && volatile
+            .iter()
+            .any(|r| r.matches_text(&ta) && r.matches_text(&tb))
+    {
+        return true;
+    }
+    // Plain ASCII without entities reads the same in every ASCII-compatible
+    // encoding, so it can be looked up in the decoded page.
+    let plain = |t: &[u8]| t.iter().all(|c| c.is_ascii() && *c != b'&');
+    digits_only(a, b) && plain(a) && !ta.is_empty() && !shown(&ta)
+}
+
+/// Whether `new` differs from `old` only in ways the extracted page (after
+/// removing the watch's volatile blocks) cannot show. `false` means "not
+/// known", never "changed".
+///
+/// `shown(text)` says whether the page extracted from `old` shows `text`
+/// (anywhere: title, blocks, responses); it is asked only about text whose
+/// digits changed, and answering `true` is always safe.
+pub fn only_invisible_changes(
+    old: &[u8],
+    new: &[u8],
+    volatile: &[VolatileRule],
+    shown: &mut dyn FnMut(&str) -> bool,
+) -> bool {
+    if old == new {
+        return true;
+    }
+    // Not an ASCII-compatible encoding (UTF-16): don't guess.
+    let nul = |b: &[u8]| b.iter().take(4096).filter(|&&c| c == 0).count() > 8;
+    if nul(old) || nul(new) {
+        return false;
+    }
+    let (a, b) = (tokenize(old), tokenize(new));
+    if a.len() != b.len() {
+        return false;
+    }
+    for i in 0..a.len() {
+        if a[i] == b[i] {
+            continue;
+        }
+        let same = match (a[i], b[i]) {
+            (Tok::Comment(_), Tok::Comment(_)) => true,
+            (Tok::Raw { parent: p, .. }, Tok::Raw { parent: q, .. }) => {
+                p.eq_ignore_ascii_case(q) && invisible_raw(p)
+            }
+            (Tok::Start { name: n, raw: x }, Tok::Start { name: m, raw: y }) => {
+                n.eq_ignore_ascii_case(m) && tags_equivalent(n, x, y)
+            }
+            (Tok::Text(x), Tok::Text(y)) => text_equivalent(
+                i.checked_sub(1).and_then(|j| b.get(j)),
+                b.get(i + 1),
+                x,
+                y,
+                volatile,
+                shown,
+            ),
+            _ => false,
+        };
+        if !same {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::compare;
+    use crate::extract::{Rules, extract};
+    use crate::model::Response;
+    use crate::volatile::strip;
+    use proptest::prelude::*;
+
+    fn page(nonce: &str, seq: &str, amount: &str, comment: &str) -> String {
+        format!(
+            "<!DOCTYPE html><html><head><title>Release</title><script nonce=\"{nonce}\">var t='{nonce}';</script>\
+             <meta name=\"csrf-token\" content=\"{nonce}\"></head><body><main><article>\
+             <h1>Release</h1><div class=\"entry-content\"><p>The United States will provide {amount} in aid.</p>\
+             <p>We call on all parties to respect the ceasefire.</p></div></article>\
+             <form><input type=\"hidden\" name=\"token\" value=\"{nonce}\"></form>\
+             <p class=\"generated\">Page generated at 10:31:{seq}</p>\
+             <div data-ts=\"{seq}\">Footer</div><!-- rendered in 0.{seq}s -->{comment}</main></body></html>"
+        )
+    }
+
+    fn rule() -> Vec<VolatileRule> {
+        vec![VolatileRule::Pattern {
+            prefix: "Page generated at".into(),
+            suffix: String::new(),
+        }]
+    }
+
+    #[test]
+    fn nonces_comments_hidden_values_and_volatile_lines_are_invisible() {
+        let a = page("abc123", "01", "$40 million", "");
+        let b = page("zz9977", "59", "$40 million", "");
+        // (the timestamp keeps its shape: see `same_shape`)
+        assert!(only_invisible_changes(
+            a.as_bytes(),
+            b.as_bytes(),
+            &rule(),
+            &mut |_| true
+        ));
+        // Without the learned rule the visible timestamp is a difference.
+        assert!(!only_invisible_changes(
+            a.as_bytes(),
+            b.as_bytes(),
+            &[],
+            &mut |_| true
+        ));
+    }
+
+    #[test]
+    fn digits_change_invisibly_only_in_text_the_page_does_not_show() {
+        let a = b"<p>Views: 14 today</p><p>Price \xe95</p><p>Price &euro;5</p>";
+        let b = b"<p>Views: 15 today</p><p>Price \xe96</p><p>Price &euro;6</p>";
+        // Nothing of it is shown: only the ASCII, entity-free text counts.
+        assert!(!only_invisible_changes(a, b, &[], &mut |_| false));
+        let only_views = |x: &[u8], y: &[u8]| only_invisible_changes(x, y, &[], &mut |_| false);
+        assert!(only_views(
+            b"<p>Views: 14 today</p>",
+            b"<p>Views: 15 today</p>"
+        ));
+        assert!(!only_views(
+            b"<p>Views: 14 today</p>",
+            b"<p>Views: 150 today</p>"
+        ));
+        assert!(!only_views(b"<p>Price \xe95</p>", b"<p>Price \xe96</p>"));
+        assert!(!only_views(
+            b"<p>Price &euro;5</p>",
+            b"<p>Price &euro;6</p>"
+        ));
+        // Shown on the page: a real edit.
+        assert!(!only_invisible_changes(
+            b"<p>Views: 14 today</p>",
+            b"<p>Views: 15 today</p>",
+            &[],
+            &mut |t| t == "Views: 14 today"
+        ));
+    }
+
+    #[test]
+    fn visible_edits_are_never_called_invisible() {
+        let a = page("abc", "01", "$40 million", "");
+        for b in [
+            page("abc", "01", "$60 million", ""),
+            page("abc", "01", "$40 million", "<p>New paragraph.</p>"),
+            page(
+                "abc",
+                "01",
+                "$40 million",
+                "<li id=\"comment-9\">A comment</li>",
+            ),
+            a.replace("<title>Release</title>", "<title>Release (updated)</title>"),
+            a.replace("class=\"entry-content\"", "class=\"entry\""),
+            a.replace("<p>We call", "<p>We  call"),
+        ] {
+            let same = only_invisible_changes(a.as_bytes(), b.as_bytes(), &rule(), &mut |_| true);
+            // Whitespace alone is invisible; everything else is not.
+            assert_eq!(same, b.contains("We  call"), "{b}");
+        }
+        // A volatile-looking line that is not a block of its own.
+        let x = "<p>Intro <b>Page generated at 10:31:01</b> and $40 million</p>";
+        let y = "<p>Intro <b>Page generated at 10:31:02</b> and $40 million</p>";
+        assert!(!only_invisible_changes(
+            x.as_bytes(),
+            y.as_bytes(),
+            &rule(),
+            &mut |_| true
+        ));
+        // UTF-16 is not guessed at.
+        let u: Vec<u8> = "<p>a</p>"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let mut v = u.clone();
+        v[3] = b'b';
+        assert!(!only_invisible_changes(&u, &v, &[], &mut |_| true));
+    }
+
+    #[test]
+    fn patches_rebuild_the_new_body_exactly() {
+        let long =
+            |p: String| p.replace("<h1>", &"<p>A paragraph of the release.</p>\n".repeat(200));
+        let a = long(page("abc123", "01", "$40 million", ""));
+        let b = long(page("zz9977xx", "59", "$40 million", ""));
+        let p = patch(a.as_bytes(), b.as_bytes()).unwrap();
+        assert!(p.len() < 400, "{}", p.len());
+        assert_eq!(apply_patch(a.as_bytes(), &p).unwrap(), b.as_bytes());
+        // Structure changed: no patch.
+        let c = long(page("abc123", "01", "$40 million", "<p>new</p>"));
+        assert!(patch(a.as_bytes(), &c.into_bytes()).is_none());
+        // A patch that does not fit its base is refused, not applied.
+        assert!(apply_patch(b"short", &p).is_none());
+        assert!(apply_patch(a.as_bytes(), &p[..5]).is_none());
+    }
+
+    #[test]
+    fn tokenizer_handles_raw_text_comments_and_broken_markup() {
+        let t = tokenize(b"<p a='>'>x</p><script>if (a<b) {}</script><!-- c --><!x>< y<");
+        assert_eq!(
+            t,
+            vec![
+                Tok::Start {
+                    name: b"p",
+                    raw: b"<p a='>'>"
+                },
+                Tok::Text(b"x"),
+                Tok::End { name: b"p" },
+                Tok::Start {
+                    name: b"script",
+                    raw: b"<script>"
+                },
+                Tok::Raw {
+                    parent: b"script",
+                    text: b"if (a<b) {}"
+                },
+                Tok::End { name: b"script" },
+                Tok::Comment(b"<!-- c -->"),
+                Tok::Other(b"<!x>"),
+                Tok::Text(b"<"),
+                Tok::Text(b" y"),
+                Tok::Text(b"<"),
+            ]
+        );
+        assert_eq!(
+            attributes(b"<input type=hidden name=\"a b\" value='x' disabled>"),
+            vec![
+                (&b"type"[..], &b"hidden"[..]),
+                (b"name", b"a b"),
+                (b"value", b"x"),
+                (b"disabled", b""),
+            ]
+        );
+    }
+
+    fn html(body: &str) -> Response {
+        Response {
+            requested_url: "http://x/".into(),
+            final_url: "http://x/".into(),
+            redirects: vec![],
+            status: 200,
+            headers: vec![("content-type".into(), "text/html".into())],
+            body: body.as_bytes().to_vec(),
+            elapsed_ms: 0,
+        }
+    }
+
+    /// A piece of markup: a template and the variable part put into it.
+    fn render(kind: usize, param: &str) -> String {
+        match kind % 13 {
+            0 => format!("<p>{param}</p>"),
+            1 => format!("<div class=\"entry-content\"><p>{param}</p></div>"),
+            2 => format!("<li id=\"comment-1\" class=\"comment\"><p>{param}</p></li>"),
+            3 => format!("<script>var n='{param}';</script>"),
+            4 => format!("<!-- {param} -->"),
+            5 => format!("<input type=hidden name=t value=\"{param}\">"),
+            6 => format!("<p>Page generated at 10:31:{param}</p>"),
+            7 => format!("<b>{param}</b>"),
+            8 => format!("<div data-x=\"{param}\">fixed</div>"),
+            9 => format!("<a href=\"/{param}\">link</a>"),
+            10 => format!("<title>{param}</title>"),
+            11 => format!(
+                "<footer><p>Views: {:02} today</p></footer>",
+                param.len() * 7 % 100
+            ),
+            _ => param.to_string(),
+        }
+    }
+
+    fn param() -> impl Strategy<Value = String> {
+        "[a-z$0-9 ]{0,8}"
+    }
+
+    proptest! {
+        /// A patch, when one is made, rebuilds the new body byte for byte.
+        #[test]
+        fn patches_round_trip(
+            frags in proptest::collection::vec((0usize..13, param()), 1..30),
+            edits in proptest::collection::vec((0usize..30, param(), 0usize..52), 1..4),
+        ) {
+            let pad = "<p>Common text of the page, long enough to make patching pay.</p>".repeat(60);
+            let a: String = pad.clone() + &frags.iter().map(|(k, p)| render(*k, p)).collect::<String>();
+            let mut changed = frags.clone();
+            for (at, p, kind) in edits {
+                let i = at % changed.len();
+                if kind < 13 {
+                    changed[i].0 = kind;
+                }
+                changed[i].1 = p;
+            }
+            let b: String = pad + &changed.iter().map(|(k, p)| render(*k, p)).collect::<String>();
+            if let Some(p) = patch(a.as_bytes(), b.as_bytes()) {
+                prop_assert_eq!(apply_patch(a.as_bytes(), &p), Some(b.into_bytes()));
+            }
+        }
+
+        /// Whenever the cheap path says "invisible", full extraction and
+        /// comparison (volatile blocks removed) agree: nothing changed.
+        #[test]
+        fn invisible_means_the_full_path_sees_no_change(
+            frags in proptest::collection::vec((0usize..13, param()), 1..30),
+            edits in proptest::collection::vec((0usize..30, param(), 0usize..52), 1..4),
+        ) {
+            let a: String = frags.iter().map(|(k, p)| render(*k, p)).collect();
+            let mut changed = frags.clone();
+            for (at, p, kind) in edits {
+                let i = at % changed.len();
+                // Mostly the same kind of markup with another value.
+                if kind < 13 {
+                    changed[i].0 = kind;
+                }
+                changed[i].1 = p;
+            }
+            let b: String = changed.iter().map(|(k, p)| render(*k, p)).collect();
+            let rules = rule();
+            let full_a = extract(&html(&a), &Rules::default());
+            let json = serde_json::to_string(&full_a).unwrap();
+            let mut shown = |t: &str| json.contains(t);
+            if only_invisible_changes(a.as_bytes(), b.as_bytes(), &rules, &mut shown) {
+                let pa = strip(&full_a, &rules);
+                let pb = strip(&extract(&html(&b), &Rules::default()), &rules);
+                prop_assert!(compare(&pa, &pb).is_empty(), "{a}\n{b}");
+                prop_assert_eq!(pa.title, pb.title);
+            }
+        }
+    }
+}
