@@ -68,7 +68,7 @@ fn page(i: usize, g: usize) -> (String, usize) {
     }
     body.push_str(
         "</ol><div id=\"respond\"><h3>Leave a Reply</h3><form><input type=hidden name=token value=\"{{NONCE}}\"></form></div></div>\
-         <p class=\"generated\">Page generated at 10:31:{{SEQ}}</p></main><footer>Department of State</footer>\
+         <p class=\"generated\">Page generated at {{TIME}}</p></main><footer>Department of State</footer>\
          <!-- rendered in 0.0{{SEQ}}s --></body></html>",
     );
     (body, changes.len())

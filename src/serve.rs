@@ -17,7 +17,8 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     /// Replace `{{SEQ}}` in the body with a number that grows with every
-    /// request (a page whose visible text changes on its own).
+    /// request, and `{{TIME}}` with a clock time (HH:MM:SS) that moves a
+    /// second per request (a page whose visible text changes on its own).
     pub dynamic: bool,
     /// Wait this long before answering (a slow server).
     pub delay: Duration,
@@ -284,7 +285,15 @@ fn serve_one(mut stream: TcpStream, routes: &Routes, hits: &Hits) -> std::io::Re
     }
     if reply.dynamic {
         let seq = hits.lock().map(|h| h.len()).unwrap_or(0);
-        let body = String::from_utf8_lossy(&reply.body).replace("{{SEQ}}", &seq.to_string());
+        let time = format!(
+            "{:02}:{:02}:{:02}",
+            (10 + seq / 3600) % 24,
+            seq / 60 % 60,
+            seq % 60
+        );
+        let body = String::from_utf8_lossy(&reply.body)
+            .replace("{{SEQ}}", &seq.to_string())
+            .replace("{{TIME}}", &time);
         reply.body = body.into_bytes();
     }
     if !reply.delay.is_zero() {
@@ -322,12 +331,14 @@ mod tests {
     fn dynamic_replies_count_requests() {
         let srv = SiteServer::start().unwrap();
         srv.set("/d", Reply::dynamic_html("seq={{SEQ}}"));
+        srv.set("/t", Reply::dynamic_html("at {{TIME}}"));
         srv.set("/s", Reply::html("seq={{SEQ}}"));
         let addr = srv.url("").trim_start_matches("http://").to_string();
         let a = get(&addr, "/d");
         let b = get(&addr, "/d");
         assert!(a.ends_with("seq=1") && b.ends_with("seq=2"), "{a} / {b}");
         assert!(get(&addr, "/s").ends_with("seq={{SEQ}}"));
-        assert_eq!(srv.hits(), vec!["/d", "/d", "/s"]);
+        assert!(get(&addr, "/t").ends_with("at 10:00:04"));
+        assert_eq!(srv.hits(), vec!["/d", "/d", "/s", "/t"]);
     }
 }

@@ -257,6 +257,8 @@ impl Store {
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open archive {}", path.display()))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Every statement of a check, prepared once per process.
+        conn.set_prepared_statement_cache_capacity(64);
         if new {
             // Before any table exists: lets `gc` give pruned space back to
             // the file system a little at a time, never rewriting the file.
@@ -306,7 +308,8 @@ impl Store {
             tx.execute_batch(sql)
                 .with_context(|| format!("migration {}", i + 1))?;
             let broken: Option<String> = tx
-                .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+                .prepare_cached("PRAGMA foreign_key_check")?
+                .query_row([], |r| r.get(0))
                 .optional()?;
             if let Some(table) = broken {
                 bail!("migration {}: broken references in table {table}", i + 1);
@@ -321,9 +324,8 @@ impl Store {
     fn watch_id(&self, name: &str) -> Result<Option<i64>> {
         Ok(self
             .conn
-            .query_row("SELECT id FROM watches WHERE name = ?1", [name], |r| {
-                r.get(0)
-            })
+            .prepare_cached("SELECT id FROM watches WHERE name = ?1")?
+            .query_row([name], |r| r.get(0))
             .optional()?)
     }
 
@@ -338,7 +340,11 @@ impl Store {
                  WHERE v.watch_id = ?1 {extra} ORDER BY v.number DESC LIMIT 1"
             )
         };
-        let latest = self.conn.query_row(&q(""), [wid], version_row).optional()?;
+        let latest = self
+            .conn
+            .prepare_cached(&q(""))?
+            .query_row([wid], version_row)
+            .optional()?;
         let base = match &latest {
             Some(v) if !v.gone => Some(v.clone()),
             _ => self
@@ -384,11 +390,10 @@ impl Store {
 
     /// The page stored with a version (None for a gone version).
     pub fn page(&self, version: &Version) -> Result<Option<Page>> {
-        let hash: Option<String> = self.conn.query_row(
-            "SELECT page_hash FROM versions WHERE id = ?1",
-            [version.id],
-            |r| r.get(0),
-        )?;
+        let hash: Option<String> = self
+            .conn
+            .prepare_cached("SELECT page_hash FROM versions WHERE id = ?1")?
+            .query_row([version.id], |r| r.get(0))?;
         let Some(hash) = hash else {
             return Ok(None);
         };
@@ -401,11 +406,10 @@ impl Store {
 
     /// The stored page of a version as its JSON text (cheap to search).
     pub fn page_json(&self, version: &Version) -> Result<Option<String>> {
-        let hash: Option<String> = self.conn.query_row(
-            "SELECT page_hash FROM versions WHERE id = ?1",
-            [version.id],
-            |r| r.get(0),
-        )?;
+        let hash: Option<String> = self
+            .conn
+            .prepare_cached("SELECT page_hash FROM versions WHERE id = ?1")?
+            .query_row([version.id], |r| r.get(0))?;
         match hash {
             Some(h) => Ok(Some(String::from_utf8_lossy(&self.blob(&h)?).into_owned())),
             None => Ok(None),
@@ -423,9 +427,8 @@ impl Store {
             String,
             String,
             i64,
-        ) = self.conn.query_row(
-            "SELECT fetched_at, requested_url, final_url, redirects, status, headers_hash, body_hash, elapsed_ms
-             FROM responses WHERE id = ?1",
+        ) = self.conn.prepare_cached("SELECT fetched_at, requested_url, final_url, redirects, status, headers_hash, body_hash, elapsed_ms
+             FROM responses WHERE id = ?1")?.query_row(
             [response_id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
         )?;
@@ -552,8 +555,7 @@ impl Store {
         };
         let tx = self.conn.transaction()?;
         for (rule, example) in rules {
-            tx.execute(
-                "INSERT OR IGNORE INTO volatile_rules (watch_id, rule, learned_at, example) VALUES (?1, ?2, ?3, ?4)",
+            tx.prepare_cached("INSERT OR IGNORE INTO volatile_rules (watch_id, rule, learned_at, example) VALUES (?1, ?2, ?3, ?4)")?.execute(
                 params![wid, serde_json::to_string(rule)?, at, example],
             )?;
         }
@@ -568,9 +570,7 @@ impl Store {
             return Ok((None, None));
         };
         Ok(self
-            .conn
-            .query_row(
-                "SELECT etag, last_modified FROM responses WHERE watch_id = ?1 AND status = 200 ORDER BY id DESC LIMIT 1",
+            .conn.prepare_cached("SELECT etag, last_modified FROM responses WHERE watch_id = ?1 AND status = 200 ORDER BY id DESC LIMIT 1")?.query_row(
                 [wid],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -604,11 +604,10 @@ impl Store {
         };
         Ok(self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT checked_at FROM checks WHERE watch_id = ?1 ORDER BY id DESC LIMIT 1",
-                [wid],
-                |r| r.get(0),
-            )
+            )?
+            .query_row([wid], |r| r.get(0))
             .optional()?)
     }
 
@@ -845,8 +844,7 @@ impl Store {
                 ));
             }
         }
-        let dangling: i64 = self.conn.query_row(
-            "SELECT count(*) FROM versions v LEFT JOIN responses r ON r.id = v.response_id WHERE r.id IS NULL",
+        let dangling: i64 = self.conn.prepare_cached("SELECT count(*) FROM versions v LEFT JOIN responses r ON r.id = v.response_id WHERE r.id IS NULL")?.query_row(
             [],
             |r| r.get(0),
         )?;
@@ -873,23 +871,22 @@ impl Store {
         let tx = self.conn.transaction()?;
         let mut from = std::collections::BTreeSet::new();
         for (number, page) in pages {
-            let (old_hash, old_rules): (Option<String>, String) = tx.query_row(
-                "SELECT page_hash, rules FROM versions WHERE watch_id = ?1 AND number = ?2",
-                params![wid, number],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
+            let (old_hash, old_rules): (Option<String>, String) = tx
+                .prepare_cached(
+                    "SELECT page_hash, rules FROM versions WHERE watch_id = ?1 AND number = ?2",
+                )?
+                .query_row(params![wid, number], |r| Ok((r.get(0)?, r.get(1)?)))?;
             from.insert(old_rules);
             let new_hash = put_blob(&tx, &serde_json::to_vec(page)?, None)?;
             if let Some(old) = old_hash {
-                tx.execute("UPDATE blobs SET refs = refs - 1 WHERE hash = ?1", [&old])?;
+                tx.prepare_cached("UPDATE blobs SET refs = refs - 1 WHERE hash = ?1")?
+                    .execute([&old])?;
             }
-            tx.execute(
-                "UPDATE versions SET page_hash = ?1, rules = ?2 WHERE watch_id = ?3 AND number = ?4",
+            tx.prepare_cached("UPDATE versions SET page_hash = ?1, rules = ?2 WHERE watch_id = ?3 AND number = ?4")?.execute(
                 params![new_hash, rules, wid, number],
             )?;
         }
-        tx.execute(
-            "INSERT INTO reprocessed (watch_id, at, from_rules, to_rules, versions) VALUES (?1, ?2, ?3, ?4, ?5)",
+        tx.prepare_cached("INSERT INTO reprocessed (watch_id, at, from_rules, to_rules, versions) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(
             params![wid, at, from.into_iter().collect::<Vec<_>>().join(","), rules, pages.len() as i64],
         )?;
         tx.commit()?;
@@ -937,11 +934,11 @@ impl Store {
     pub fn record_imported(&mut self, rec: &CheckRecord, source: &str) -> Result<Recorded> {
         let tx = self.conn.transaction()?;
         let out = record_in(&tx, rec)?;
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE responses SET source = ?1
              WHERE id = (SELECT response_id FROM checks WHERE id = ?2) AND source IS NULL",
-            params![source, out.check_id],
-        )?;
+        )?
+        .execute(params![source, out.check_id])?;
         tx.commit()?;
         Ok(out)
     }
@@ -953,10 +950,8 @@ impl Store {
             return Ok(None);
         };
         let last: Option<(i64, Option<String>)> = self
-            .conn
-            .query_row(
-                "SELECT r.id, (SELECT c.rules FROM checks c WHERE c.response_id = r.id ORDER BY c.id DESC LIMIT 1)
-                 FROM responses r WHERE r.watch_id = ?1 ORDER BY r.id DESC LIMIT 1",
+            .conn.prepare_cached("SELECT r.id, (SELECT c.rules FROM checks c WHERE c.response_id = r.id ORDER BY c.id DESC LIMIT 1)
+                 FROM responses r WHERE r.watch_id = ?1 ORDER BY r.id DESC LIMIT 1")?.query_row(
                 [wid],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -1295,23 +1290,18 @@ fn keyframe_of(tx: &Transaction, hash: &str) -> Result<Option<String>> {
 
 fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
     let wid: i64 = match tx
-        .query_row("SELECT id FROM watches WHERE name = ?1", [rec.watch], |r| {
-            r.get(0)
-        })
+        .prepare_cached("SELECT id FROM watches WHERE name = ?1")?
+        .query_row([rec.watch], |r| r.get(0))
         .optional()?
     {
         Some(id) => {
-            tx.execute(
-                "UPDATE watches SET url = ?1 WHERE id = ?2",
-                params![rec.url, id],
-            )?;
+            tx.prepare_cached("UPDATE watches SET url = ?1 WHERE id = ?2")?
+                .execute(params![rec.url, id])?;
             id
         }
         None => {
-            tx.execute(
-                "INSERT INTO watches (name, url, created_at) VALUES (?1, ?2, ?3)",
-                params![rec.watch, rec.url, rec.checked_at],
-            )?;
+            tx.prepare_cached("INSERT INTO watches (name, url, created_at) VALUES (?1, ?2, ?3)")?
+                .execute(params![rec.watch, rec.url, rec.checked_at])?;
             tx.last_insert_rowid()
         }
     };
@@ -1324,21 +1314,20 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
             let last_modified = resp.header("last-modified");
             type Last = (i64, String, u16, String, Option<String>, Option<String>);
             let last: Option<Last> = tx
-                .query_row(
+                .prepare_cached(
                     "SELECT id, body_hash, status, final_url, etag, last_modified FROM responses
                      WHERE watch_id = ?1 ORDER BY id DESC LIMIT 1",
-                    [wid],
-                    |r| {
-                        Ok((
-                            r.get(0)?,
-                            r.get(1)?,
-                            r.get(2)?,
-                            r.get(3)?,
-                            r.get(4)?,
-                            r.get(5)?,
-                        ))
-                    },
-                )
+                )?
+                .query_row([wid], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                })
                 .optional()?;
             match last {
                 // The same response again: only the check row is new.
@@ -1371,10 +1360,9 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
                         prev_body.as_deref(),
                         version_body.as_deref(),
                     )?;
-                    tx.execute(
-                        "INSERT INTO responses (watch_id, fetched_at, requested_url, final_url, redirects, status,
+                    tx.prepare_cached("INSERT INTO responses (watch_id, fetched_at, requested_url, final_url, redirects, status,
                                                 headers_hash, body_hash, elapsed_ms, etag, last_modified)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?.execute(
                         params![
                             wid,
                             rec.checked_at,
@@ -1397,11 +1385,10 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
     };
 
     let latest: Option<(i64, i64)> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT id, number FROM versions WHERE watch_id = ?1 ORDER BY number DESC LIMIT 1",
-            [wid],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        )?
+        .query_row([wid], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
 
     let (version_id, version, previous_version) = match (&rec.new_version, response_id) {
@@ -1410,10 +1397,8 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
             let (gone, page_hash) = match nv {
                 NewVersion::Page(page) => {
                     // Compressed against the previous page of this watch.
-                    let prev_page: Option<String> = tx
-                        .query_row(
-                            "SELECT page_hash FROM versions WHERE watch_id = ?1 AND page_hash IS NOT NULL
-                             ORDER BY number DESC LIMIT 1",
+                    let prev_page: Option<String> = tx.prepare_cached("SELECT page_hash FROM versions WHERE watch_id = ?1 AND page_hash IS NOT NULL
+                             ORDER BY number DESC LIMIT 1")?.query_row(
                             [wid],
                             |r| r.get(0),
                         )
@@ -1424,9 +1409,8 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
                 NewVersion::Gone => (true, None),
             };
             let status = rec.response.map_or(0, |r| r.status);
-            tx.execute(
-                "INSERT INTO versions (watch_id, number, created_at, response_id, status, gone, page_hash, rules)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            tx.prepare_cached("INSERT INTO versions (watch_id, number, created_at, response_id, status, gone, page_hash, rules)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(
                 params![wid, number, rec.checked_at, rid, status, gone, page_hash, rec.rules],
             )?;
             (
@@ -1439,9 +1423,8 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
         (None, _) => (latest.map(|(id, _)| id), latest.map(|(_, n)| n), None),
     };
 
-    tx.execute(
-        "INSERT INTO checks (watch_id, checked_at, url, outcome, http_status, response_id, version_id, error, duration_ms, rules)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    tx.prepare_cached("INSERT INTO checks (watch_id, checked_at, url, outcome, http_status, response_id, version_id, error, duration_ms, rules)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?.execute(
         params![
             wid,
             rec.checked_at,
@@ -1465,24 +1448,27 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
         } else {
             None
         };
-        tx.execute(
-            "INSERT INTO reports (watch_id, check_id, version_id, base_version_id, created_at, summary, significance)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        tx.prepare_cached("INSERT INTO reports (watch_id, check_id, version_id, base_version_id, created_at, summary, significance)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(
             params![wid, check_id, vid, rec.base_version_id, rec.checked_at, rec.summary, rec.significance],
         )?;
         let report_id = tx.last_insert_rowid();
         for (seq, c) in rec.changes.iter().enumerate() {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO changes (report_id, seq, type, data) VALUES (?1, ?2, ?3, ?4)",
-                params![report_id, seq as i64, c.kind(), serde_json::to_string(c)?],
-            )?;
+            )?
+            .execute(params![
+                report_id,
+                seq as i64,
+                c.kind(),
+                serde_json::to_string(c)?
+            ])?;
         }
     }
     // Alerts commit with the change they report, or not at all.
     for (notifier, key, payload) in rec.alerts {
-        tx.execute(
-            "INSERT OR IGNORE INTO outbox (notifier, idem_key, watch, check_id, created_at, payload, status, next_attempt_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?5)",
+        tx.prepare_cached("INSERT OR IGNORE INTO outbox (notifier, idem_key, watch, check_id, created_at, payload, status, next_attempt_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?5)")?.execute(
             params![notifier, key, rec.watch, check_id, rec.checked_at, payload],
         )?;
     }
