@@ -337,7 +337,7 @@ impl Store {
         let q = |extra: &str| {
             format!(
                 "SELECT {VERSION_COLS} FROM versions v JOIN responses r ON r.id = v.response_id
-                 WHERE v.watch_id = ?1 {extra} ORDER BY v.number DESC LIMIT 1"
+                 WHERE v.watch_id = +?1 {extra} ORDER BY v.number DESC LIMIT 1"
             )
         };
         let latest = self
@@ -362,7 +362,7 @@ impl Store {
         };
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {VERSION_COLS} FROM versions v JOIN responses r ON r.id = v.response_id
-             WHERE v.watch_id = ?1 ORDER BY v.number"
+             WHERE v.watch_id = +?1 ORDER BY v.number"
         ))?;
         let rows = stmt
             .query_map([wid], version_row)?
@@ -380,7 +380,7 @@ impl Store {
             .query_row(
                 &format!(
                     "SELECT {VERSION_COLS} FROM versions v JOIN responses r ON r.id = v.response_id
-                     WHERE v.watch_id = ?1 AND v.number = ?2"
+                     WHERE v.watch_id = +?1 AND v.number = ?2"
                 ),
                 params![wid, number],
                 version_row,
@@ -471,7 +471,7 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT c.checked_at, c.outcome, c.http_status, v.number, c.error
              FROM checks c LEFT JOIN versions v ON v.id = c.version_id
-             WHERE c.watch_id = ?1 ORDER BY c.id",
+             WHERE c.watch_id = +?1 ORDER BY c.id",
         )?;
         let rows = stmt
             .query_map([wid], |r| {
@@ -520,7 +520,7 @@ impl Store {
         };
         let mut stmt = self
             .conn
-            .prepare("SELECT rule, learned_at, example FROM volatile_rules WHERE watch_id = ?1 ORDER BY learned_at, rule")?;
+            .prepare("SELECT rule, learned_at, example FROM volatile_rules WHERE watch_id = +?1 ORDER BY learned_at, rule")?;
         let rows = stmt.query_map([wid], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -570,7 +570,7 @@ impl Store {
             return Ok((None, None));
         };
         Ok(self
-            .conn.prepare_cached("SELECT etag, last_modified FROM responses WHERE watch_id = ?1 AND status = 200 ORDER BY id DESC LIMIT 1")?.query_row(
+            .conn.prepare_cached("SELECT etag, last_modified FROM responses WHERE watch_id = +?1 AND status = 200 ORDER BY id DESC LIMIT 1")?.query_row(
                 [wid],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -584,7 +584,7 @@ impl Store {
             return Ok(0);
         };
         let mut stmt = self.conn.prepare(
-            "SELECT outcome FROM checks WHERE watch_id = ?1 ORDER BY id DESC LIMIT 1000",
+            "SELECT outcome FROM checks WHERE watch_id = +?1 ORDER BY id DESC LIMIT 1000",
         )?;
         let outcomes = stmt.query_map([wid], |r| r.get::<_, String>(0))?;
         let mut n = 0;
@@ -605,7 +605,7 @@ impl Store {
         Ok(self
             .conn
             .prepare_cached(
-                "SELECT checked_at FROM checks WHERE watch_id = ?1 ORDER BY id DESC LIMIT 1",
+                "SELECT checked_at FROM checks WHERE watch_id = +?1 ORDER BY id DESC LIMIT 1",
             )?
             .query_row([wid], |r| r.get(0))
             .optional()?)
@@ -873,7 +873,7 @@ impl Store {
         for (number, page) in pages {
             let (old_hash, old_rules): (Option<String>, String) = tx
                 .prepare_cached(
-                    "SELECT page_hash, rules FROM versions WHERE watch_id = ?1 AND number = ?2",
+                    "SELECT page_hash, rules FROM versions WHERE watch_id = +?1 AND number = ?2",
                 )?
                 .query_row(params![wid, number], |r| Ok((r.get(0)?, r.get(1)?)))?;
             from.insert(old_rules);
@@ -951,7 +951,7 @@ impl Store {
         };
         let last: Option<(i64, Option<String>)> = self
             .conn.prepare_cached("SELECT r.id, (SELECT c.rules FROM checks c WHERE c.response_id = r.id ORDER BY c.id DESC LIMIT 1)
-                 FROM responses r WHERE r.watch_id = ?1 ORDER BY r.id DESC LIMIT 1")?.query_row(
+                 FROM responses r WHERE r.watch_id = +?1 ORDER BY r.id DESC LIMIT 1")?.query_row(
                 [wid],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -972,7 +972,7 @@ impl Store {
             "SELECT c.id, c.checked_at, c.outcome, c.http_status, c.response_id, v.number, r.source
              FROM checks c LEFT JOIN versions v ON v.id = c.version_id
                            LEFT JOIN responses r ON r.id = c.response_id
-             WHERE c.watch_id = ?1 AND (?2 IS NULL OR c.checked_at >= ?2)
+             WHERE c.watch_id = +?1 AND (?2 IS NULL OR c.checked_at >= ?2)
                AND (c.response_id IS NOT NULL OR c.http_status = 304)
              ORDER BY c.id",
         )?;
@@ -1316,7 +1316,7 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
             let last: Option<Last> = tx
                 .prepare_cached(
                     "SELECT id, body_hash, status, final_url, etag, last_modified FROM responses
-                     WHERE watch_id = ?1 ORDER BY id DESC LIMIT 1",
+                     WHERE watch_id = +?1 ORDER BY id DESC LIMIT 1",
                 )?
                 .query_row([wid], |r| {
                     Ok((
@@ -1349,7 +1349,7 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
                     let version_body: Option<String> = tx
                         .prepare_cached(
                             "SELECT r.body_hash FROM versions v JOIN responses r ON r.id = v.response_id
-                             WHERE v.watch_id = ?1 AND v.gone = 0 ORDER BY v.number DESC LIMIT 1",
+                             WHERE v.watch_id = +?1 AND v.gone = 0 ORDER BY v.number DESC LIMIT 1",
                         )?
                         .query_row([wid], |r| r.get(0))
                         .optional()?;
@@ -1386,7 +1386,7 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
 
     let latest: Option<(i64, i64)> = tx
         .prepare_cached(
-            "SELECT id, number FROM versions WHERE watch_id = ?1 ORDER BY number DESC LIMIT 1",
+            "SELECT id, number FROM versions WHERE watch_id = +?1 ORDER BY number DESC LIMIT 1",
         )?
         .query_row([wid], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
@@ -1397,7 +1397,7 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
             let (gone, page_hash) = match nv {
                 NewVersion::Page(page) => {
                     // Compressed against the previous page of this watch.
-                    let prev_page: Option<String> = tx.prepare_cached("SELECT page_hash FROM versions WHERE watch_id = ?1 AND page_hash IS NOT NULL
+                    let prev_page: Option<String> = tx.prepare_cached("SELECT page_hash FROM versions WHERE watch_id = +?1 AND page_hash IS NOT NULL
                              ORDER BY number DESC LIMIT 1")?.query_row(
                             [wid],
                             |r| r.get(0),

@@ -95,7 +95,7 @@ impl Store {
         let rows: Vec<Row> = {
             let mut stmt = tx.prepare(
                 "SELECT id, number, created_at, gone, response_id, page_hash FROM versions
-                 WHERE watch_id = ?1 ORDER BY number",
+                 WHERE watch_id = +?1 ORDER BY number",
             )?;
             stmt.query_map([wid], |r| {
                 Ok(Row {
@@ -195,7 +195,7 @@ impl Store {
             return Ok(vec![]);
         };
         let mut stmt = self.conn.prepare(
-            "SELECT number, created_at, pruned_at FROM pruned WHERE watch_id = ?1 ORDER BY number",
+            "SELECT number, created_at, pruned_at FROM pruned WHERE watch_id = +?1 ORDER BY number",
         )?;
         let rows = stmt
             .query_map([wid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
