@@ -265,7 +265,16 @@ pub fn process(
     let fetched = match (fetched, confirmation) {
         (Err(_), Some(first)) => Ok((first, true)),
         (Ok(second), Some(first)) => {
-            if let Err(e) = learn_volatile(store, watch, &first, &second, checked_at) {
+            // Nothing a reader could see differs between the two fetches:
+            // there is nothing to learn (and no need to extract both).
+            let same = crate::extract::quick::only_invisible_changes(
+                &first.body,
+                &second.body,
+                &[],
+                &mut |_| true,
+            ) && first.status == second.status
+                && first.final_url == second.final_url;
+            if !same && let Err(e) = learn_volatile(store, watch, &first, &second, checked_at) {
                 result.error = Some(format!("archive: {e:#}"));
                 return Step::Done(result);
             }
@@ -273,6 +282,8 @@ pub fn process(
         }
         (other, None) => other.map(|r| (r, false)),
     };
+    // The cheap path's patch from the current version's body, if any.
+    let mut body_patch: Option<Vec<u8>> = None;
     let recorded = (|| -> Result<Option<Step>> {
         let prior = store.prior(&watch.name)?;
         result.version = prior.latest.as_ref().map(|v| v.number);
@@ -287,7 +298,8 @@ pub fn process(
                 if resp.status == 429 || resp.status == 503 {
                     result.retry_after = crate::fetch::retry_after(resp);
                 }
-                if only_noise_since_last(store, watch, &prior, resp, &volatile)? {
+                if let Some(found) = only_noise_since_last(store, watch, &prior, resp, &volatile)? {
+                    body_patch = found.patch;
                     (
                         Decision {
                             outcome: Outcome::Unchanged,
@@ -413,6 +425,7 @@ pub fn process(
             significance: significance.map(Significance::as_str),
             error: decision.error.as_deref(),
             alerts: &alerts,
+            body_patch: body_patch.as_deref(),
         })?;
         if rec.previous_version.is_some()
             && let Err(e) = store.prune(
@@ -457,9 +470,9 @@ fn only_noise_since_last(
     prior: &crate::store::Prior,
     resp: &Response,
     volatile: &[VolatileRule],
-) -> Result<bool> {
+) -> Result<Option<crate::extract::quick::Invisible>> {
     let Some(latest) = &prior.latest else {
-        return Ok(false);
+        return Ok(None);
     };
     let mime = resp.mime();
     if latest.gone
@@ -470,13 +483,13 @@ fn only_noise_since_last(
         || latest.final_url != resp.final_url
         || latest.requested_url != resp.requested_url
     {
-        return Ok(false);
+        return Ok(None);
     }
     let version = store.raw_response(latest.response_id)?.response;
     if version.status != resp.status
         || version.header("content-type") != resp.header("content-type")
     {
-        return Ok(false);
+        return Ok(None);
     }
     // The current version's page, read only if a changed text needs it;
     // unreadable counts as "shown" (the full path then decides).
@@ -487,7 +500,7 @@ fn only_noise_since_last(
             text.contains(['"', '\\']) || text.chars().any(char::is_control) || j.contains(text)
         })
     };
-    Ok(crate::extract::quick::only_invisible_changes(
+    Ok(crate::extract::quick::invisible_changes(
         &version.body,
         &resp.body,
         volatile,
@@ -565,6 +578,8 @@ pub struct Fetched<K> {
     pub first: Option<Response>,
     pub checked_at: String,
     pub ms: u64,
+    /// The response's place on the wire, released once it is processed.
+    pub slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// A confirmation to make: the first response, the delay, and when the
@@ -588,13 +603,14 @@ pub async fn fetch_job<K>(
     };
     let checked_at = checked_at.unwrap_or_else(now_rfc3339);
     let start = Instant::now();
-    let result = fetcher.get(&req).await.map_err(|e| e.to_string());
+    let (result, slot) = fetcher.get_holding(&req).await;
     Fetched {
         key,
-        result,
+        result: result.map_err(|e| e.to_string()),
         first,
         checked_at,
         ms: start.elapsed().as_millis() as u64,
+        slot,
     }
 }
 

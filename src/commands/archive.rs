@@ -638,6 +638,7 @@ fn import_one(
             error: decision.error.as_deref(),
             // History is not news: imported captures never alert.
             alerts: &[],
+            body_patch: None,
         },
         &c.source,
     )?;

@@ -137,6 +137,7 @@ fn tag_end(b: &[u8]) -> usize {
     b.len()
 }
 
+#[cfg(test)]
 fn tokenize(b: &[u8]) -> Vec<Tok<'_>> {
     spans(b).into_iter().map(|(t, _)| t).collect()
 }
@@ -228,24 +229,16 @@ fn spans<'a>(b: &'a [u8]) -> Vec<(Tok<'a>, std::ops::Range<usize>)> {
 /// order. `None` when a patch would not pay.
 pub fn patch(old: &[u8], new: &[u8]) -> Option<Vec<u8>> {
     let (a, b) = (spans(old), spans(new));
-    if a.len() != b.len() || old.len() < 1024 {
+    if a.len() != b.len() {
         return None;
     }
-    let mut out = Vec::new();
+    let mut p = PatchBuilder::new(new.len(), old.len());
     for ((_, ra), (_, rb)) in a.iter().zip(&b) {
-        let (x, y) = (&old[ra.clone()], &new[rb.clone()]);
-        if x == y {
-            continue;
-        }
-        out.extend_from_slice(&u32::try_from(ra.start).ok()?.to_le_bytes());
-        out.extend_from_slice(&u32::try_from(x.len()).ok()?.to_le_bytes());
-        out.extend_from_slice(&u32::try_from(y.len()).ok()?.to_le_bytes());
-        out.extend_from_slice(y);
-        if out.len() * 8 > new.len() {
-            return None;
+        if old[ra.clone()] != new[rb.clone()] {
+            p.push(ra.start, ra.len(), &new[rb.clone()]);
         }
     }
-    Some(out)
+    p.finish()
 }
 
 /// Apply a [`patch`] to the body it was made from; `None` when the patch
@@ -424,45 +417,113 @@ pub fn only_invisible_changes(
     volatile: &[VolatileRule],
     shown: &mut dyn FnMut(&str) -> bool,
 ) -> bool {
+    invisible_changes(old, new, volatile, shown).is_some()
+}
+
+/// What the cheap path found: the new body differs invisibly, and here is
+/// a [`patch`] from the old body to it (when one pays).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invisible {
+    pub patch: Option<Vec<u8>>,
+}
+
+/// [`only_invisible_changes`], also giving the patch, from one walk over
+/// the two token lists.
+pub fn invisible_changes(
+    old: &[u8],
+    new: &[u8],
+    volatile: &[VolatileRule],
+    shown: &mut dyn FnMut(&str) -> bool,
+) -> Option<Invisible> {
     if old == new {
-        return true;
+        return Some(Invisible {
+            patch: Some(Vec::new()),
+        });
     }
     // Not an ASCII-compatible encoding (UTF-16): don't guess.
     let nul = |b: &[u8]| b.iter().take(4096).filter(|&&c| c == 0).count() > 8;
     if nul(old) || nul(new) {
-        return false;
+        return None;
     }
-    let (a, b) = (tokenize(old), tokenize(new));
+    let (a, b) = (spans(old), spans(new));
     if a.len() != b.len() {
-        return false;
+        return None;
     }
+    let mut patch = PatchBuilder::new(new.len(), old.len());
     for i in 0..a.len() {
-        if a[i] == b[i] {
+        let ((ta, ra), (tb, rb)) = (&a[i], &b[i]);
+        if old[ra.clone()] == new[rb.clone()] {
             continue;
         }
-        let same = match (a[i], b[i]) {
-            (Tok::Comment(_), Tok::Comment(_)) => true,
-            (Tok::Raw { parent: p, .. }, Tok::Raw { parent: q, .. }) => {
-                p.eq_ignore_ascii_case(q) && invisible_raw(p)
-            }
-            (Tok::Start { name: n, raw: x }, Tok::Start { name: m, raw: y }) => {
-                n.eq_ignore_ascii_case(m) && tags_equivalent(n, x, y)
-            }
-            (Tok::Text(x), Tok::Text(y)) => text_equivalent(
-                i.checked_sub(1).and_then(|j| b.get(j)),
-                b.get(i + 1),
-                x,
-                y,
-                volatile,
-                shown,
-            ),
-            _ => false,
-        };
+        let same = ta == tb
+            || match (*ta, *tb) {
+                (Tok::Comment(_), Tok::Comment(_)) => true,
+                (Tok::Raw { parent: p, .. }, Tok::Raw { parent: q, .. }) => {
+                    p.eq_ignore_ascii_case(q) && invisible_raw(p)
+                }
+                (Tok::Start { name: n, raw: x }, Tok::Start { name: m, raw: y }) => {
+                    n.eq_ignore_ascii_case(m) && tags_equivalent(n, x, y)
+                }
+                (Tok::Text(x), Tok::Text(y)) => text_equivalent(
+                    i.checked_sub(1).and_then(|j| b.get(j)).map(|t| &t.0),
+                    b.get(i + 1).map(|t| &t.0),
+                    x,
+                    y,
+                    volatile,
+                    shown,
+                ),
+                _ => false,
+            };
         if !same {
-            return false;
+            return None;
+        }
+        patch.push(ra.start, ra.len(), &new[rb.clone()]);
+    }
+    Some(Invisible {
+        patch: patch.finish(),
+    })
+}
+
+/// Builds a [`patch`]; gives up (quietly) once it stops paying.
+struct PatchBuilder {
+    out: Vec<u8>,
+    limit: usize,
+    ok: bool,
+}
+
+impl PatchBuilder {
+    fn new(new_len: usize, old_len: usize) -> PatchBuilder {
+        PatchBuilder {
+            out: Vec::new(),
+            limit: new_len / 8,
+            ok: old_len >= 1024,
         }
     }
-    true
+
+    fn push(&mut self, offset: usize, removed: usize, inserted: &[u8]) {
+        if !self.ok {
+            return;
+        }
+        let (Ok(o), Ok(r), Ok(n)) = (
+            u32::try_from(offset),
+            u32::try_from(removed),
+            u32::try_from(inserted.len()),
+        ) else {
+            self.ok = false;
+            return;
+        };
+        self.out.extend_from_slice(&o.to_le_bytes());
+        self.out.extend_from_slice(&r.to_le_bytes());
+        self.out.extend_from_slice(&n.to_le_bytes());
+        self.out.extend_from_slice(inserted);
+        if self.out.len() > self.limit {
+            self.ok = false;
+        }
+    }
+
+    fn finish(self) -> Option<Vec<u8>> {
+        self.ok.then_some(self.out)
+    }
 }
 
 #[cfg(test)]
@@ -720,7 +781,10 @@ mod tests {
             let full_a = extract(&html(&a), &Rules::default());
             let json = serde_json::to_string(&full_a).unwrap();
             let mut shown = |t: &str| json.contains(t);
-            if only_invisible_changes(a.as_bytes(), b.as_bytes(), &rules, &mut shown) {
+            if let Some(found) = invisible_changes(a.as_bytes(), b.as_bytes(), &rules, &mut shown) {
+                if let Some(p) = &found.patch {
+                    prop_assert_eq!(apply_patch(a.as_bytes(), p), Some(b.clone().into_bytes()));
+                }
                 let pa = strip(&full_a, &rules);
                 let pb = strip(&extract(&html(&b), &Rules::default()), &rules);
                 prop_assert!(compare(&pa, &pb).is_empty(), "{a}\n{b}");

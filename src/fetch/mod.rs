@@ -341,6 +341,29 @@ impl Fetcher {
     /// host's budget respected, validators sent, transient failures retried
     /// with exponential backoff and jitter, short `Retry-After`s waited out.
     pub async fn get(&self, req: &Request) -> Result<Response, FetchError> {
+        self.get_holding(req).await.0
+    }
+
+    /// [`Fetcher::get`], handing back the place on the wire the response
+    /// took: whoever holds it keeps the body in memory, so holding it until
+    /// the response is processed bounds the bodies in flight or waiting.
+    pub async fn get_holding(
+        &self,
+        req: &Request,
+    ) -> (
+        Result<Response, FetchError>,
+        Option<tokio::sync::OwnedSemaphorePermit>,
+    ) {
+        let mut held = None;
+        let result = self.get_inner(req, &mut held).await;
+        (result, held)
+    }
+
+    async fn get_inner(
+        &self,
+        req: &Request,
+        held: &mut Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> Result<Response, FetchError> {
         let url = reqwest::Url::parse(&req.url)
             .map_err(|e| FetchError::Request(format!("invalid URL: {e}")))?;
         let host = url.host_str().unwrap_or("").to_string();
@@ -365,9 +388,12 @@ impl Fetcher {
         }
         let mut attempt = 0u32;
         loop {
+            // Never wait for a host's turn while holding a place on the
+            // wire (others holding turns wait for places: a deadlock).
+            *held = None;
             let result = {
                 let _turn = self.hosts.turn(&host_key).await;
-                let _wire = on_the_wire().await;
+                *held = on_the_wire().await;
                 self.attempt(req).await
             };
             let transient = match &result {
@@ -393,6 +419,7 @@ impl Fetcher {
                 },
                 _ => self.backoff(attempt, &req.url),
             };
+            *held = None;
             tokio::time::sleep(wait).await;
             attempt += 1;
         }

@@ -94,6 +94,9 @@ pub struct CheckRecord<'a> {
     pub error: Option<&'a str>,
     /// Alerts to queue with this check: (notifier, idempotency key, payload).
     pub alerts: &'a [(String, String, String)],
+    /// A patch from the body of the watch's current version to this
+    /// response's body, when the check already made one (the cheap path).
+    pub body_patch: Option<&'a [u8]>,
 }
 
 /// What recording a check produced.
@@ -943,25 +946,6 @@ impl Store {
         Ok(out)
     }
 
-    /// The watch's most recent response, with the rules of the latest
-    /// check that saw it (what that check judged it under).
-    pub fn last_response(&self, name: &str) -> Result<Option<(RawResponse, Option<String>)>> {
-        let Some(wid) = self.watch_id(name)? else {
-            return Ok(None);
-        };
-        let last: Option<(i64, Option<String>)> = self
-            .conn.prepare_cached("SELECT r.id, (SELECT c.rules FROM checks c WHERE c.response_id = r.id ORDER BY c.id DESC LIMIT 1)
-                 FROM responses r WHERE r.watch_id = +?1 ORDER BY r.id DESC LIMIT 1")?.query_row(
-                [wid],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        match last {
-            Some((id, rules)) => Ok(Some((self.raw_response(id)?, rules))),
-            None => Ok(None),
-        }
-    }
-
     /// Every check of a watch that saw the page (or a 304), oldest first,
     /// optionally only those at or after `since` (RFC 3339).
     pub fn captures(&self, name: &str, since: Option<&str>) -> Result<Vec<Capture>> {
@@ -1177,7 +1161,7 @@ fn read_blob_uncached(conn: &Connection, hash: &str) -> Result<Vec<u8>> {
 /// costs about its own size; the dictionary blob counts one more reference,
 /// so it is never pruned while needed.
 fn put_blob(tx: &Transaction, bytes: &[u8], base: Option<&str>) -> Result<String> {
-    put_hashed_blob(tx, bytes, sha256_hex(bytes), base, None)
+    put_hashed_blob(tx, bytes, sha256_hex(bytes), base, None, None)
 }
 
 /// [`put_blob`] for bytes whose hash is already known (hashing a body
@@ -1190,6 +1174,7 @@ fn put_hashed_blob(
     hash: String,
     base: Option<&str>,
     patch_base: Option<&str>,
+    known_patch: Option<&[u8]>,
 ) -> Result<String> {
     let exists: bool = tx
         .prepare_cached("SELECT 1 FROM blobs WHERE hash = ?1")?
@@ -1214,7 +1199,11 @@ fn put_hashed_blob(
         && depth <= 1
     {
         let old = read_blob_shared(tx, pb)?;
-        if let Some(p) = crate::extract::quick::patch(&old, bytes) {
+        // A patch the check made is used when it rebuilds these very bytes.
+        let made = known_patch
+            .filter(|p| crate::extract::quick::apply_patch(&old, p).as_deref() == Some(bytes))
+            .map(<[u8]>::to_vec);
+        if let Some(p) = made.or_else(|| crate::extract::quick::patch(&old, bytes)) {
             let data = codec::compress(&p, &[])?;
             tx.prepare_cached(
                 "INSERT INTO blobs (hash, size, codec, data, refs, base, depth) VALUES (?1, ?2, 'patch', ?3, 1, ?4, ?5)",
@@ -1359,6 +1348,7 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
                         body_hash.clone(),
                         prev_body.as_deref(),
                         version_body.as_deref(),
+                        rec.body_patch,
                     )?;
                     tx.prepare_cached("INSERT INTO responses (watch_id, fetched_at, requested_url, final_url, redirects, status,
                                                 headers_hash, body_hash, elapsed_ms, etag, last_modified)

@@ -115,15 +115,15 @@ impl Store {
             let v = &rows[i];
             let mut responses: BTreeSet<i64> = {
                 let mut stmt = tx.prepare(
-                    "SELECT response_id FROM checks WHERE version_id = ?1 AND response_id IS NOT NULL",
+                    "SELECT response_id FROM checks WHERE watch_id = +?2 AND version_id = ?1 AND response_id IS NOT NULL",
                 )?;
-                stmt.query_map([v.id], |r| r.get(0))?
+                stmt.query_map([v.id, wid], |r| r.get(0))?
                     .collect::<rusqlite::Result<_>>()?
             };
             responses.insert(v.response_id);
             tx.execute(
-                "UPDATE checks SET version_id = NULL WHERE version_id = ?1",
-                [v.id],
+                "UPDATE checks SET version_id = NULL WHERE watch_id = +?2 AND version_id = ?1",
+                [v.id, wid],
             )?;
             tx.execute(
                 "UPDATE reports SET version_id = NULL WHERE version_id = ?1",
@@ -143,7 +143,7 @@ impl Store {
             )?;
             out.versions += 1;
             for r in responses {
-                out.responses += usize::from(drop_response(&tx, r)?);
+                out.responses += usize::from(drop_response(&tx, wid, r)?);
             }
         }
         out.blobs = sweep(&tx)?;
@@ -205,11 +205,11 @@ impl Store {
 }
 
 /// Delete a response no version needs any more; false when one still does.
-fn drop_response(tx: &Transaction, id: i64) -> Result<bool> {
+fn drop_response(tx: &Transaction, wid: i64, id: i64) -> Result<bool> {
     let used: bool = tx
         .query_row(
-            "SELECT 1 FROM versions WHERE response_id = ?1 LIMIT 1",
-            [id],
+            "SELECT 1 FROM versions WHERE watch_id = +?2 AND response_id = ?1 LIMIT 1",
+            [id, wid],
             |_| Ok(true),
         )
         .optional()?
@@ -228,8 +228,8 @@ fn drop_response(tx: &Transaction, id: i64) -> Result<bool> {
         return Ok(false);
     };
     tx.execute(
-        "UPDATE checks SET response_id = NULL WHERE response_id = ?1",
-        [id],
+        "UPDATE checks SET response_id = NULL WHERE watch_id = +?2 AND response_id = ?1",
+        [id, wid],
     )?;
     tx.execute("DELETE FROM responses WHERE id = ?1", [id])?;
     tx.execute(

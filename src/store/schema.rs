@@ -215,4 +215,10 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE checks ADD COLUMN rules TEXT;
     "#,
+    // 14: fewer indexes to update on every check: retention finds a
+    // watch's checks through checks_watch.
+    r#"
+    DROP INDEX checks_version;
+    DROP INDEX checks_response;
+    "#,
 ];

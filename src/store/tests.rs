@@ -40,6 +40,7 @@ fn record(store: &mut Store, r: &Response, page: Option<&Page>) -> Recorded {
             significance: None,
             error: None,
             alerts: &[],
+            body_patch: None,
         })
         .unwrap()
 }
@@ -146,6 +147,7 @@ fn a_failed_transaction_leaves_nothing() {
         significance: None,
         error: None,
         alerts: &[],
+        body_patch: None,
     });
     assert!(err.is_err());
     let n: i64 = store
@@ -182,6 +184,7 @@ fn reports_can_be_marked_seen() {
                 significance: Some("major"),
                 error: None,
                 alerts: &[],
+                body_patch: None,
             })
             .unwrap();
     }
@@ -315,6 +318,7 @@ fn version_at(store: &mut Store, n: usize, at: &str) {
             significance: None,
             error: None,
             alerts: &[],
+            body_patch: None,
         })
         .unwrap();
 }
