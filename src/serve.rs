@@ -205,14 +205,23 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
+/// Serve the requests of one connection, keeping it open between them
+/// (as most web servers do) until the client closes it, asks for `close`,
+/// or stays idle for 5 s.
 fn serve_one(mut stream: TcpStream, routes: &Routes, hits: &Hits) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    while serve_request(&mut stream, routes, hits)? {}
+    Ok(())
+}
+
+/// One request and its reply; `true` when the connection stays open.
+fn serve_request(stream: &mut TcpStream, routes: &Routes, hits: &Hits) -> std::io::Result<bool> {
     let mut head = Vec::new();
     let mut buf = [0u8; 2048];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
         let n = stream.read(&mut buf)?;
         if n == 0 || head.len() > 64 * 1024 {
-            return Ok(());
+            return Ok(false);
         }
         head.extend_from_slice(&buf[..n]);
     }
@@ -238,6 +247,11 @@ fn serve_one(mut stream: TcpStream, routes: &Routes, hits: &Hits) -> std::io::Re
         }
         body.extend_from_slice(&buf[..n]);
     }
+    let close = head.lines().any(|l| {
+        l.split_once(':').is_some_and(|(k, v)| {
+            k.trim().eq_ignore_ascii_case("connection") && v.trim().eq_ignore_ascii_case("close")
+        })
+    });
     let mut parts = head.lines().next().unwrap_or("").split_whitespace();
     let method = parts.next().unwrap_or("GET").to_string();
     let path = parts.next().unwrap_or("/").to_string();
@@ -304,14 +318,16 @@ fn serve_one(mut stream: TcpStream, routes: &Routes, hits: &Hits) -> std::io::Re
         out.push_str(&format!("{k}: {v}\r\n"));
     }
     out.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        reply.body.len()
+        "Content-Length: {}\r\nConnection: {}\r\n\r\n",
+        reply.body.len(),
+        if close { "close" } else { "keep-alive" }
     ));
     stream.write_all(out.as_bytes())?;
     if method != "HEAD" {
         stream.write_all(&reply.body)?;
     }
-    stream.flush()
+    stream.flush()?;
+    Ok(!close)
 }
 
 #[cfg(test)]
@@ -320,8 +336,10 @@ mod tests {
 
     fn get(addr: &str, path: &str) -> String {
         let mut s = TcpStream::connect(addr).unwrap();
-        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
-            .unwrap();
+        s.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .unwrap();
         let mut out = String::new();
         s.read_to_string(&mut out).unwrap();
         out
