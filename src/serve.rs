@@ -210,6 +210,7 @@ fn reason(status: u16) -> &'static str {
 /// or stays idle for 5 s.
 fn serve_one(mut stream: TcpStream, routes: &Routes, hits: &Hits) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.set_nodelay(true)?;
     while serve_request(&mut stream, routes, hits)? {}
     Ok(())
 }
@@ -322,10 +323,13 @@ fn serve_request(stream: &mut TcpStream, routes: &Routes, hits: &Hits) -> std::i
         reply.body.len(),
         if close { "close" } else { "keep-alive" }
     ));
-    stream.write_all(out.as_bytes())?;
+    // One write: a head and a body written apart would wait on Nagle's
+    // algorithm and the client's delayed ACK on a kept-alive connection.
+    let mut out = out.into_bytes();
     if method != "HEAD" {
-        stream.write_all(&reply.body)?;
+        out.extend_from_slice(&reply.body);
     }
+    stream.write_all(&out)?;
     stream.flush()?;
     Ok(!close)
 }
