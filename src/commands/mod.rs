@@ -260,10 +260,12 @@ pub fn page_out(text: &str) -> Outcome {
     }
 }
 
-/// A multi-threaded runtime for the commands that fetch.
+/// The runtime of the commands that fetch: one thread. The archive is
+/// written from one task anyway, fetching is I/O, and tasks never hop
+/// between threads (a profile showed a third of a pass in the kernel,
+/// much of it waking worker threads).
 pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(Failure::from)
