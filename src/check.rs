@@ -310,9 +310,12 @@ pub fn process(
                         Some(resp),
                     )
                 } else {
+                    // Only a page answering 2xx is compared with the base.
                     let base_page = match &prior.base {
-                        Some(v) => page_under_rules(store, v, &watch.rules)?,
-                        None => None,
+                        Some(v) if (200..300).contains(&resp.status) => {
+                            page_under_rules(store, v, &watch.rules)?
+                        }
+                        _ => None,
                     };
                     (
                         decide(&prior, base_page.as_ref(), resp, &watch.rules, &volatile),

@@ -431,6 +431,7 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
     }
     for (file, src, raw) in &parsed {
         let (file, src) = (*file, *src);
+        let lines = LineIndex::new(src);
         let at = |span: std::ops::Range<usize>, message: String, hint: Option<String>| {
             let (line, col) = line_col(src, span.start);
             ConfigError {
@@ -729,7 +730,7 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
                 &strings(&w.ignore_text),
                 feed,
             );
-            let (line, _) = line_col(src, wspan.start);
+            let line = lines.line_of(wspan.start);
             if let Some((pfile, pline)) = seen.get(&name.0) {
                 errors.push(at(
                     name.1.clone(),
@@ -916,6 +917,23 @@ pub fn name_from_url(url: &str) -> String {
 }
 
 /// 1-based line and column of a byte offset.
+/// Where each line of a file starts, for turning many offsets into line
+/// numbers without rescanning the file each time.
+struct LineIndex(Vec<usize>);
+
+impl LineIndex {
+    fn new(src: &str) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex(starts)
+    }
+
+    /// The 1-based line holding byte `offset`.
+    fn line_of(&self, offset: usize) -> usize {
+        self.0.partition_point(|&start| start <= offset)
+    }
+}
+
 fn line_col(src: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(src.len());
     let before = &src[..src.floor_char_boundary(offset)];
@@ -1010,3 +1028,17 @@ fn closest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod line_tests {
+    use super::*;
+
+    #[test]
+    fn line_index_agrees_with_line_col() {
+        let src = "a\nbb\n\nccc\nd";
+        let idx = LineIndex::new(src);
+        for offset in 0..=src.len() {
+            assert_eq!(idx.line_of(offset), line_col(src, offset).0, "at {offset}");
+        }
+    }
+}
