@@ -113,25 +113,37 @@ fn block_element(name: &[u8]) -> bool {
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
+/// `needle` (which starts with `</`) in `hay`, ASCII case ignored.
 fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle))
+    let mut from = 0;
+    while let Some(i) = memchr::memmem::find(&hay[from..], b"</") {
+        let at = from + i;
+        if hay
+            .get(at..at + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+        {
+            return Some(at);
+        }
+        from = at + 2;
+    }
+    None
 }
 
 /// The end of a tag starting at `b[0] == '<'`: the index after its `>`,
 /// quotes respected.
 fn tag_end(b: &[u8]) -> usize {
-    let mut quote: Option<u8> = None;
-    for (i, &c) in b.iter().enumerate().skip(1) {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if c == b'"' || c == b'\'' => quote = Some(c),
-            None if c == b'>' => return i + 1,
-            None => {}
+    let mut i = 1;
+    while let Some(j) = memchr::memchr3(b'>', b'"', b'\'', b.get(i..).unwrap_or_default()) {
+        let at = i + j;
+        match b[at] {
+            b'>' => return at + 1,
+            q => match memchr::memchr(q, &b[at + 1..]) {
+                Some(k) => i = at + 1 + k + 1,
+                None => return b.len(),
+            },
         }
     }
     b.len()
@@ -153,7 +165,7 @@ fn spans<'a>(b: &'a [u8]) -> Vec<(Tok<'a>, std::ops::Range<usize>)> {
     while i < b.len() {
         let rest = &b[i..];
         if rest[0] != b'<' {
-            let end = rest.iter().position(|&c| c == b'<').unwrap_or(rest.len());
+            let end = memchr::memchr(b'<', rest).unwrap_or(rest.len());
             push(&mut out, Tok::Text(&rest[..end]), i, i + end);
             i += end;
             continue;
@@ -166,10 +178,7 @@ fn spans<'a>(b: &'a [u8]) -> Vec<(Tok<'a>, std::ops::Range<usize>)> {
         }
         let next = rest.get(1).copied().unwrap_or(0);
         if next == b'!' || next == b'?' {
-            let end = rest
-                .iter()
-                .position(|&c| c == b'>')
-                .map_or(rest.len(), |e| e + 1);
+            let end = memchr::memchr(b'>', rest).map_or(rest.len(), |e| e + 1);
             push(&mut out, Tok::Other(&rest[..end]), i, i + end);
             i += end;
             continue;

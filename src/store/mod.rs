@@ -414,7 +414,7 @@ impl Store {
             .prepare_cached("SELECT page_hash FROM versions WHERE id = ?1")?
             .query_row([version.id], |r| r.get(0))?;
         match hash {
-            Some(h) => Ok(Some(String::from_utf8_lossy(&self.blob(&h)?).into_owned())),
+            Some(h) => Ok(Some(utf8(self.blob(&h)?))),
             None => Ok(None),
         }
     }
@@ -1040,8 +1040,13 @@ fn format_headers(headers: &[(String, String)]) -> Vec<u8> {
     s.into_bytes()
 }
 
+/// Bytes as text: validated once (fast when valid, as stored text is).
+fn utf8(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 fn parse_headers(bytes: &[u8]) -> Vec<(String, String)> {
-    String::from_utf8_lossy(bytes)
+    utf8(bytes.to_vec())
         .split("\r\n")
         .filter_map(|l| l.split_once(": "))
         .map(|(k, v)| (k.to_string(), v.to_string()))
