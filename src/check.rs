@@ -14,6 +14,7 @@ use crate::summary::{Significance, report_significance, summarize};
 use crate::volatile::{VolatileRule, learn, strip};
 use anyhow::Result;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// What a check found, as printed by `check --json` (a public contract).
@@ -639,14 +640,53 @@ pub async fn run_checks(
                  first: Option<Confirming>| {
         set.spawn(fetch_job(fetcher.clone(), index, req, first));
     };
-    for (i, w) in watches.iter().enumerate() {
-        spawn(&mut set, i, request(store, w, true), None);
-    }
+    // Checks are started a window at a time (a started check is a task
+    // holding its request; 20,000 of them at once cost more memory than
+    // the pages), skipping hosts that already have twice their budget
+    // started, so a slow site never keeps the others from starting.
+    let window = (concurrency.max(1) * 8).max(256);
+    let per_host_cap = fetcher.per_host() * 2;
+    let mut pending: std::collections::VecDeque<usize> = (0..watches.len()).collect();
+    let mut started: HashMap<String, usize> = HashMap::new();
     let mut results = Vec::with_capacity(watches.len());
-    while let Some(joined) = set.join_next().await {
+    loop {
+        let mut skipped = Vec::new();
+        while set.len() < window && skipped.len() < 1024 {
+            let Some(i) = pending.pop_front() else {
+                break;
+            };
+            let host = Fetcher::host_key(&watches[i].url);
+            let n = started.entry(host).or_default();
+            if *n >= per_host_cap {
+                skipped.push(i);
+                continue;
+            }
+            *n += 1;
+            spawn(&mut set, i, request(store, &watches[i], true), None);
+        }
+        for i in skipped.into_iter().rev() {
+            pending.push_front(i);
+        }
+        // Never stall: with nothing running, the next check starts anyway.
+        if set.is_empty()
+            && let Some(i) = pending.pop_front()
+        {
+            *started
+                .entry(Fetcher::host_key(&watches[i].url))
+                .or_default() += 1;
+            spawn(&mut set, i, request(store, &watches[i], true), None);
+        }
+        let Some(joined) = set.join_next().await else {
+            break;
+        };
         let Ok(f) = joined else {
             continue;
         };
+        if f.first.is_none()
+            && let Some(n) = started.get_mut(&Fetcher::host_key(&watches[f.key].url))
+        {
+            *n = n.saturating_sub(1);
+        }
         let watch = &watches[f.key];
         match process(store, watch, f.result, f.first, &f.checked_at, f.ms) {
             Step::Done(r) => {
