@@ -618,6 +618,77 @@ pub async fn fetch_job<K>(
     }
 }
 
+/// Checks waiting to start, by host, handed out round-robin with at most
+/// `cap` started per host.
+struct HostQueue {
+    cap: usize,
+    waiting: HashMap<String, std::collections::VecDeque<usize>>,
+    started: HashMap<String, usize>,
+    /// Hosts with checks waiting and room to start one, in turn order.
+    ready: std::collections::VecDeque<String>,
+    in_ready: std::collections::HashSet<String>,
+}
+
+impl HostQueue {
+    fn new(cap: usize) -> HostQueue {
+        HostQueue {
+            cap: cap.max(1),
+            waiting: HashMap::new(),
+            started: HashMap::new(),
+            ready: std::collections::VecDeque::new(),
+            in_ready: std::collections::HashSet::new(),
+        }
+    }
+
+    fn push(&mut self, host: String, item: usize) {
+        self.waiting
+            .entry(host.clone())
+            .or_default()
+            .push_back(item);
+        self.make_ready(host);
+    }
+
+    fn make_ready(&mut self, host: String) {
+        let has_room = self.started.get(&host).copied().unwrap_or(0) < self.cap;
+        let has_work = self.waiting.get(&host).is_some_and(|q| !q.is_empty());
+        if has_room && has_work && !self.in_ready.contains(&host) {
+            self.in_ready.insert(host.clone());
+            self.ready.push_back(host);
+        }
+    }
+
+    /// The next check to start, if any host has room.
+    fn next(&mut self) -> Option<usize> {
+        while let Some(host) = self.ready.pop_front() {
+            self.in_ready.remove(&host);
+            if let Some(item) = self.waiting.get_mut(&host).and_then(|q| q.pop_front()) {
+                *self.started.entry(host.clone()).or_default() += 1;
+                self.make_ready(host);
+                return Some(item);
+            }
+        }
+        None
+    }
+
+    /// Nothing is running but checks wait (a started check was lost, e.g.
+    /// its task panicked): forget the counts rather than stall.
+    fn unstick(&mut self) {
+        self.started.clear();
+        let hosts: Vec<String> = self.waiting.keys().cloned().collect();
+        for h in hosts {
+            self.make_ready(h);
+        }
+    }
+
+    /// A started check of `host` finished.
+    fn done(&mut self, host: &str) {
+        if let Some(n) = self.started.get_mut(host) {
+            *n = n.saturating_sub(1);
+        }
+        self.make_ready(host.to_string());
+    }
+}
+
 /// Check `watches` with at most `concurrency` fetches in flight, recording
 /// each result as it arrives and handing it to `on_result`. A suspected
 /// text change is confirmed by a second fetch before it is reported.
@@ -642,38 +713,22 @@ pub async fn run_checks(
     };
     // Checks are started a window at a time (a started check is a task
     // holding its request; 20,000 of them at once cost more memory than
-    // the pages), skipping hosts that already have twice their budget
-    // started, so a slow site never keeps the others from starting.
+    // the pages), round-robin over hosts and at most twice a host's budget
+    // started per host, so a slow site never keeps the others waiting.
     let window = (concurrency.max(1) * 8).max(256);
-    let per_host_cap = fetcher.per_host() * 2;
-    let mut pending: std::collections::VecDeque<usize> = (0..watches.len()).collect();
-    let mut started: HashMap<String, usize> = HashMap::new();
+    let mut queue = HostQueue::new(fetcher.per_host() * 2);
+    for (i, w) in watches.iter().enumerate() {
+        queue.push(Fetcher::host_key(&w.url), i);
+    }
     let mut results = Vec::with_capacity(watches.len());
     loop {
-        let mut skipped = Vec::new();
-        while set.len() < window && skipped.len() < 1024 {
-            let Some(i) = pending.pop_front() else {
+        if set.is_empty() {
+            queue.unstick();
+        }
+        while set.len() < window {
+            let Some(i) = queue.next() else {
                 break;
             };
-            let host = Fetcher::host_key(&watches[i].url);
-            let n = started.entry(host).or_default();
-            if *n >= per_host_cap {
-                skipped.push(i);
-                continue;
-            }
-            *n += 1;
-            spawn(&mut set, i, request(store, &watches[i], true), None);
-        }
-        for i in skipped.into_iter().rev() {
-            pending.push_front(i);
-        }
-        // Never stall: with nothing running, the next check starts anyway.
-        if set.is_empty()
-            && let Some(i) = pending.pop_front()
-        {
-            *started
-                .entry(Fetcher::host_key(&watches[i].url))
-                .or_default() += 1;
             spawn(&mut set, i, request(store, &watches[i], true), None);
         }
         let Some(joined) = set.join_next().await else {
@@ -682,10 +737,8 @@ pub async fn run_checks(
         let Ok(f) = joined else {
             continue;
         };
-        if f.first.is_none()
-            && let Some(n) = started.get_mut(&Fetcher::host_key(&watches[f.key].url))
-        {
-            *n = n.saturating_sub(1);
+        if f.first.is_none() {
+            queue.done(&Fetcher::host_key(&watches[f.key].url));
         }
         let watch = &watches[f.key];
         match process(store, watch, f.result, f.first, &f.checked_at, f.ms) {

@@ -234,3 +234,28 @@ fn the_cheap_path_is_taken_only_when_its_judgement_stands() {
     let feed = watch("kind = \"feed\"");
     assert!(!cheap(&store, &feed, &resp(200, &body("c", "One."), A)));
 }
+
+#[test]
+fn host_queue_hands_out_round_robin_within_each_hosts_cap() {
+    let mut q = HostQueue::new(2);
+    for i in 0..5 {
+        q.push("slow:80".into(), i);
+    }
+    q.push("fast:80".into(), 10);
+    q.push("fast:80".into(), 11);
+    // Turns alternate between hosts; the slow one stops at its cap of 2.
+    assert_eq!(q.next(), Some(0));
+    assert_eq!(q.next(), Some(10));
+    assert_eq!(q.next(), Some(1));
+    assert_eq!(q.next(), Some(11));
+    assert_eq!(q.next(), None);
+    // One slow check finishes: the next slow one may start.
+    q.done("slow:80");
+    assert_eq!(q.next(), Some(2));
+    assert_eq!(q.next(), None);
+    // Lost counts never stall the pass.
+    q.unstick();
+    assert_eq!(q.next(), Some(3));
+    assert_eq!(q.next(), Some(4));
+    assert_eq!(q.next(), None);
+}
