@@ -261,7 +261,7 @@ impl Store {
             .with_context(|| format!("cannot open archive {}", path.display()))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         // Every statement of a check, prepared once per process.
-        conn.set_prepared_statement_cache_capacity(64);
+        conn.set_prepared_statement_cache_capacity(128);
         if new {
             // Before any table exists: lets `gc` give pruned space back to
             // the file system a little at a time, never rewriting the file.
@@ -363,7 +363,7 @@ impl Store {
         let Some(wid) = self.watch_id(name)? else {
             return Ok(Vec::new());
         };
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {VERSION_COLS} FROM versions v JOIN responses r ON r.id = v.response_id
              WHERE v.watch_id = +?1 ORDER BY v.number"
         ))?;
@@ -454,7 +454,7 @@ impl Store {
 
     /// The changes recorded when `version` was created.
     pub fn report_changes(&self, version: &Version) -> Result<Vec<Change>> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT c.data FROM changes c JOIN reports r ON r.id = c.report_id
              WHERE r.version_id = ?1 ORDER BY c.report_id, c.seq",
         )?;
@@ -471,7 +471,7 @@ impl Store {
         let Some(wid) = self.watch_id(name)? else {
             return Ok(Vec::new());
         };
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT c.checked_at, c.outcome, c.http_status, v.number, c.error
              FROM checks c LEFT JOIN versions v ON v.id = c.version_id
              WHERE c.watch_id = +?1 ORDER BY c.id",
@@ -492,7 +492,7 @@ impl Store {
 
     /// Every watch in the archive with its counts and last check.
     pub fn watch_summaries(&self) -> Result<Vec<WatchSummary>> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT w.name, w.url,
                 (SELECT count(*) FROM versions v WHERE v.watch_id = w.id),
                 (SELECT count(*) FROM checks c WHERE c.watch_id = w.id),
@@ -523,7 +523,7 @@ impl Store {
         };
         let mut stmt = self
             .conn
-            .prepare("SELECT rule, learned_at, example FROM volatile_rules WHERE watch_id = +?1 ORDER BY learned_at, rule")?;
+            .prepare_cached("SELECT rule, learned_at, example FROM volatile_rules WHERE watch_id = +?1 ORDER BY learned_at, rule")?;
         let rows = stmt.query_map([wid], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -586,7 +586,7 @@ impl Store {
         let Some(wid) = self.watch_id(name)? else {
             return Ok(0);
         };
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT outcome FROM checks WHERE watch_id = +?1 ORDER BY id DESC LIMIT 1000",
         )?;
         let outcomes = stmt.query_map([wid], |r| r.get::<_, String>(0))?;
@@ -646,7 +646,7 @@ impl Store {
         seen: Option<bool>,
         limit: usize,
     ) -> Result<Vec<ReportRow>> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT r.id, w.name, w.url, r.created_at, v.number, r.summary, r.significance
              FROM reports r JOIN watches w ON w.id = r.watch_id LEFT JOIN versions v ON v.id = r.version_id
              WHERE (?1 IS NULL OR r.created_at >= ?1) AND (?2 IS NULL OR w.name = ?2) AND (?4 IS NULL OR r.seen = ?4)
@@ -671,7 +671,7 @@ impl Store {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut changes = self
             .conn
-            .prepare("SELECT data FROM changes WHERE report_id = ?1 ORDER BY seq")?;
+            .prepare_cached("SELECT data FROM changes WHERE report_id = ?1 ORDER BY seq")?;
         let mut out = Vec::with_capacity(rows.len());
         for (id, mut row) in rows {
             for data in changes.query_map([id], |r| r.get::<_, String>(0))? {
@@ -687,7 +687,7 @@ impl Store {
     /// Pending alerts whose next attempt is due at `now` (RFC 3339), oldest
     /// first.
     pub fn due_alerts(&self, now: &str) -> Result<Vec<PendingAlert>> {
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {ALERT_COLS} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY id"
         ))?;
         let rows = stmt
@@ -698,7 +698,7 @@ impl Store {
 
     /// Every alert (newest first), optionally only those with `status`.
     pub fn alerts(&self, status: Option<&str>, limit: usize) -> Result<Vec<PendingAlert>> {
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {ALERT_COLS} FROM outbox WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2"
         ))?;
         let rows = stmt
@@ -744,7 +744,7 @@ impl Store {
     /// reference count right. Each problem is one line naming what is wrong.
     pub fn verify(&self) -> Result<Vec<String>> {
         let mut problems = Vec::new();
-        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let mut stmt = self.conn.prepare_cached("PRAGMA integrity_check")?;
         for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
             let row = row?;
             if row != "ok" {
@@ -754,7 +754,7 @@ impl Store {
         // Who refers to each blob.
         let mut refs: std::collections::HashMap<String, Vec<String>> =
             std::collections::HashMap::new();
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT r.id, w.name, r.headers_hash, r.body_hash FROM responses r JOIN watches w ON w.id = r.watch_id",
         )?;
         for row in stmt.query_map([], |r| {
@@ -773,7 +773,7 @@ impl Store {
                 .or_default()
                 .push(format!("body of response {id} ({watch})"));
         }
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT v.number, w.name, v.page_hash FROM versions v JOIN watches w ON w.id = v.watch_id WHERE v.page_hash IS NOT NULL",
         )?;
         for row in stmt.query_map([], |r| {
@@ -798,7 +798,9 @@ impl Store {
                 .push(format!("base of blob {}", &hash[..12]));
         }
         let mut seen = std::collections::HashSet::new();
-        let mut stmt = self.conn.prepare("SELECT hash, size, refs FROM blobs")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT hash, size, refs FROM blobs")?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -952,7 +954,7 @@ impl Store {
         let Some(wid) = self.watch_id(name)? else {
             bail!("no watch `{name}` in the archive");
         };
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT c.id, c.checked_at, c.outcome, c.http_status, c.response_id, v.number, r.source
              FROM checks c LEFT JOIN versions v ON v.id = c.version_id
                            LEFT JOIN responses r ON r.id = c.response_id
@@ -1289,7 +1291,7 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
         .optional()?
     {
         Some(id) => {
-            tx.prepare_cached("UPDATE watches SET url = ?1 WHERE id = ?2")?
+            tx.prepare_cached("UPDATE watches SET url = ?1 WHERE id = ?2 AND url IS NOT ?1")?
                 .execute(params![rec.url, id])?;
             id
         }
