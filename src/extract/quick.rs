@@ -34,22 +34,23 @@ enum Tok<'a> {
     Other(&'a [u8]),
 }
 
+/// Whether `name` is one of `names` (ASCII case ignored).
+fn one_of(name: &[u8], names: &[&str]) -> bool {
+    names
+        .iter()
+        .any(|n| n.as_bytes().eq_ignore_ascii_case(name))
+}
+
 /// Elements whose content is raw text, never markup. `title` is one, but
 /// its text is compared (the page's title), so its changes count.
 fn raw_text_element(name: &[u8]) -> bool {
-    [
-        &b"script"[..],
-        b"style",
-        b"textarea",
-        b"title",
-        b"xmp",
-        b"noscript",
-        b"iframe",
-        b"noembed",
-        b"noframes",
-    ]
-    .iter()
-    .any(|n| n.eq_ignore_ascii_case(name))
+    one_of(
+        name,
+        &[
+            "script", "style", "textarea", "title", "xmp", "noscript", "iframe", "noembed",
+            "noframes",
+        ],
+    )
 }
 
 /// Raw-text elements whose content is never visible text.
@@ -60,56 +61,33 @@ fn invisible_raw(name: &[u8]) -> bool {
 /// Elements whose attributes never reach the extracted page (hidden
 /// inputs, metadata, scripts).
 fn attributes_invisible(name: &[u8]) -> bool {
-    [
-        &b"input"[..],
-        b"meta",
-        b"link",
-        b"script",
-        b"style",
-        b"noscript",
-    ]
-    .iter()
-    .any(|n| n.eq_ignore_ascii_case(name))
+    one_of(
+        name,
+        &["input", "meta", "link", "script", "style", "noscript"],
+    )
 }
 
 /// Attributes that never reach the extracted page on any element.
 fn invisible_attribute(name: &[u8]) -> bool {
-    let n = name.to_ascii_lowercase();
-    n.starts_with(b"data-")
-        || [
-            &b"nonce"[..],
-            b"integrity",
-            b"value",
-            b"csrf",
-            b"csrf-token",
-        ]
-        .contains(&n.as_slice())
+    name.get(..5)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"data-"))
+        || one_of(name, &["nonce", "integrity", "value", "csrf", "csrf-token"])
 }
 
-/// Elements whose lone text child is a block of its own.
+/// Elements whose lone text child is a block of its own: the extractor's
+/// block elements, except table structure (text directly in a table is
+/// moved out of it by the parser; cells are joined into their row's block)
+/// and void elements.
 fn block_element(name: &[u8]) -> bool {
-    [
-        &b"p"[..],
-        b"li",
-        b"dt",
-        b"dd",
-        b"h1",
-        b"h2",
-        b"h3",
-        b"h4",
-        b"h5",
-        b"h6",
-        b"div",
-        b"td",
-        b"th",
-        b"figcaption",
-        b"address",
-        b"blockquote",
-        b"footer",
-        b"header",
-    ]
-    .iter()
-    .any(|n| n.eq_ignore_ascii_case(name))
+    let Ok(name) = std::str::from_utf8(name) else {
+        return false;
+    };
+    let name = name.to_ascii_lowercase();
+    super::html::is_block(&name)
+        && !matches!(
+            name.as_str(),
+            "table" | "thead" | "tbody" | "tfoot" | "tr" | "caption" | "br" | "hr"
+        )
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -635,6 +613,15 @@ mod tests {
         // A volatile-looking line that is not a block of its own.
         let x = "<p>Intro <b>Page generated at 10:31:01</b> and $40 million</p>";
         let y = "<p>Intro <b>Page generated at 10:31:02</b> and $40 million</p>";
+        assert!(!only_invisible_changes(
+            x.as_bytes(),
+            y.as_bytes(),
+            &rule(),
+            &mut |_| true
+        ));
+        // A table cell is not a block of its own: cells join their row.
+        let x = "<table><tr><td>Build</td><td>Page generated at 10:31:01</td></tr></table>";
+        let y = "<table><tr><td>Build</td><td>Page generated at 10:31:02</td></tr></table>";
         assert!(!only_invisible_changes(
             x.as_bytes(),
             y.as_bytes(),
