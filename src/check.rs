@@ -56,6 +56,17 @@ pub struct Decision {
     pub error: Option<String>,
 }
 
+impl Decision {
+    /// The new version to record, in the archive's terms.
+    pub fn version_to_record(&self) -> Option<NewVersion<'_>> {
+        match &self.new_version {
+            Some(Some(page)) => Some(NewVersion::Page(page)),
+            Some(None) => Some(NewVersion::Gone),
+            None => None,
+        }
+    }
+}
+
 /// Whether a status means the page is gone (rather than broken).
 pub fn is_gone(status: u16) -> bool {
     status == 404 || status == 410
@@ -376,11 +387,7 @@ pub fn process(
         }
         let summary = summarize(&decision.changes);
         let significance = report_significance(&decision.changes);
-        let new_version = match &decision.new_version {
-            Some(Some(page)) => Some(NewVersion::Page(page)),
-            Some(None) => Some(NewVersion::Gone),
-            None => None,
-        };
+        let new_version = decision.version_to_record();
         // The alerts go into the outbox in the same transaction: their
         // version numbers are the ones this record will give (one writer).
         let latest = prior.latest.as_ref().map(|v| v.number);

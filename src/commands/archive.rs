@@ -3,7 +3,7 @@
 use super::{Context, Failure, Outcome};
 use crate::check::{decide, page_under_rules};
 use crate::model::{Hop, Response};
-use crate::store::{CheckRecord, NewVersion, Store};
+use crate::store::{CheckRecord, Store};
 use crate::summary::{report_significance, summarize};
 use crate::warc::{self, OutRecord};
 use anyhow::Context as _;
@@ -103,6 +103,9 @@ struct Written {
     uri: String,
     date: String,
     digest: String,
+    /// The response's status line and headers, for its revisits.
+    status: u16,
+    head: Vec<u8>,
 }
 
 pub fn export(
@@ -211,8 +214,6 @@ pub fn export(
             last = Some(rid);
             if let Some(prev) = by_response.get(&rid) {
                 // The same response seen again by a later check.
-                let raw = store.raw_response(rid)?;
-                let block = http_head(raw.response.status, &raw.response.headers);
                 let at = w.write(&OutRecord {
                     kind: "revisit",
                     id: warc::record_id(&[name, "revisit", &cap.check_id.to_string()]),
@@ -226,13 +227,13 @@ pub fn export(
                         ("WARC-Refers-To-Date", prev.date.clone()),
                         ("WARC-Payload-Digest", prev.digest.clone()),
                     ],
-                    block: &block,
+                    block: &prev.head,
                 })?;
                 index(
                     &prev.uri,
                     &cap.checked_at,
                     "warc/revisit",
-                    raw.response.status,
+                    prev.status,
                     &prev.digest,
                     at,
                 );
@@ -277,7 +278,7 @@ pub fn export(
                     fields: vec![("WARC-Concurrent-To", rec_id.clone())],
                     block: &request,
                 })?;
-                let mut block = head;
+                let mut block = head.clone();
                 block.extend_from_slice(&resp.body);
                 let mut fields = vec![("WARC-Payload-Digest", digest.clone())];
                 if let Some(source) = &cap.source {
@@ -319,6 +320,8 @@ pub fn export(
                     uri,
                     date,
                     digest,
+                    status: resp.status,
+                    head,
                 },
             );
         }
@@ -613,11 +616,7 @@ fn import_one(
     let decision = decide(&prior, base_page.as_ref(), &resp, &watch.rules, &volatile);
     let summary = summarize(&decision.changes);
     let significance = report_significance(&decision.changes);
-    let new_version = match &decision.new_version {
-        Some(Some(page)) => Some(NewVersion::Page(page)),
-        Some(None) => Some(NewVersion::Gone),
-        None => None,
-    };
+    let new_version = decision.version_to_record();
     let made = new_version.is_some();
     let checked_at = c.date.to_rfc3339_opts(SecondsFormat::Millis, true);
     store.record_imported(

@@ -924,14 +924,14 @@ impl Store {
 
     /// Record one check and everything it produced, atomically.
     pub fn record(&mut self, rec: &CheckRecord) -> Result<Recorded> {
-        let path = self.path.clone();
+        let conn = &mut self.conn;
         (|| {
-            let tx = self.conn.transaction()?;
+            let tx = conn.transaction()?;
             let out = record_in(&tx, rec)?;
             tx.commit()?;
             Ok(out)
         })()
-        .map_err(|e| plain_error(&path, e))
+        .map_err(|e| plain_error(&self.path, e))
     }
 
     /// Record a capture read from elsewhere (a WARC file): like a check,
@@ -1420,8 +1420,8 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
         (None, _) => (latest.map(|(id, _)| id), latest.map(|(_, n)| n), None),
     };
 
-    tx.prepare_cached("INSERT INTO checks (watch_id, checked_at, url, outcome, http_status, response_id, version_id, error, duration_ms, rules)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?.execute(
+    tx.prepare_cached("INSERT INTO checks (watch_id, checked_at, url, outcome, http_status, response_id, version_id, error, duration_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?.execute(
         params![
             wid,
             rec.checked_at,
@@ -1431,8 +1431,7 @@ fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
             response_id,
             version_id,
             rec.error,
-            rec.duration_ms as i64,
-            rec.rules
+            rec.duration_ms as i64
         ],
     )?;
     let check_id = tx.last_insert_rowid();

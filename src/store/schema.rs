@@ -210,12 +210,7 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE blobs_new RENAME TO blobs;
     CREATE INDEX blobs_unreferenced ON blobs(refs) WHERE refs <= 0;
     "#,
-    // 13: the rules each check was judged under, so a later check may trust
-    // an earlier judgement only when the rules are the same.
-    r#"
-    ALTER TABLE checks ADD COLUMN rules TEXT;
-    "#,
-    // 14: fewer indexes to update on every check: retention finds a
+    // 13: fewer indexes to update on every check: retention finds a
     // watch's checks through checks_watch.
     r#"
     DROP INDEX checks_version;
