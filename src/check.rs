@@ -2,7 +2,8 @@
 //!
 //! [`decide`] is the pure heart (what a response means given the archive's
 //! prior state); [`run_checks`] drives fetches concurrently and records each
-//! result in its own transaction as it arrives.
+//! result atomically as it arrives (checks processed close together share
+//! one commit, each in a savepoint of its own).
 
 use crate::compare::compare;
 use crate::config::Watch;
@@ -728,6 +729,10 @@ pub async fn run_checks(
         queue.push(Fetcher::host_key(&w.url), i);
     }
     let mut results = Vec::with_capacity(watches.len());
+    // Group commit: checks processed while others are already waiting share
+    // one transaction; their results are handed out once it is committed.
+    let mut pending: Vec<CheckResult> = Vec::new();
+    let mut batch_started = Instant::now();
     loop {
         if set.is_empty() {
             queue.unstick();
@@ -738,12 +743,38 @@ pub async fn run_checks(
             };
             spawn(&mut set, i, request(store, &watches[i], true), None);
         }
-        let Some(joined) = set.join_next().await else {
+        let mut deliver = |r: CheckResult| {
+            on_result(&r);
+            results.push(r);
+        };
+        let left = BATCH_WINDOW.saturating_sub(batch_started.elapsed());
+        let joined = if !store.in_batch() {
+            set.join_next().await
+        } else if pending.len() >= BATCH || left.is_zero() {
+            commit_group(store, &mut pending, &mut deliver);
+            set.join_next().await
+        } else {
+            match tokio::time::timeout(left, set.join_next()).await {
+                Ok(j) => j,
+                Err(_) => {
+                    commit_group(store, &mut pending, &mut deliver);
+                    set.join_next().await
+                }
+            }
+        };
+        let Some(joined) = joined else {
             break;
         };
         let Ok(f) = joined else {
             continue;
         };
+        if !store.in_batch() {
+            match store.begin_batch() {
+                Ok(()) => batch_started = Instant::now(),
+                // Each check then commits on its own, as it would anyway.
+                Err(e) => tracing::debug!("no group commit: {e:#}"),
+            }
+        }
         if f.first.is_none() {
             queue.done(&Fetcher::host_key(&watches[f.key].url));
         }
@@ -755,8 +786,7 @@ pub async fn run_checks(
                 } else {
                     Vec::new()
                 };
-                on_result(&r);
-                results.push(r);
+                pending.push(r);
                 for child in new_children {
                     let req = request(store, &child, true);
                     watches.push(child);
@@ -770,7 +800,42 @@ pub async fn run_checks(
             }
         }
     }
+    commit_group(store, &mut pending, &mut |r| {
+        on_result(&r);
+        results.push(r);
+    });
     results
+}
+
+/// At most this many checks share one commit, and a result waits at most
+/// about this long for it (the transaction holds the archive's write lock).
+const BATCH: usize = 128;
+const BATCH_WINDOW: Duration = Duration::from_millis(100);
+
+/// Commit the open group of checks and hand out their results. When the
+/// commit fails nothing of the group was kept, and each result says so.
+fn commit_group(
+    store: &mut Store,
+    pending: &mut Vec<CheckResult>,
+    deliver: &mut dyn FnMut(CheckResult),
+) {
+    let failed = store
+        .commit_batch()
+        .err()
+        .map(|e| format!("archive: {e:#}"));
+    for mut r in pending.drain(..) {
+        if let Some(e) = &failed {
+            r.outcome = Outcome::Error.as_str();
+            r.changes.clear();
+            r.summary = summarize(&[]);
+            r.significance = None;
+            r.alert = false;
+            r.version = None;
+            r.previous_version = None;
+            r.error = Some(e.clone());
+        }
+        deliver(r);
+    }
 }
 
 /// The request for a watch: conditional on its last response when

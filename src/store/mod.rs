@@ -14,7 +14,7 @@ use crate::extract::sha256_hex;
 use crate::model::{Change, Hop, Page, Response};
 use crate::volatile::VolatileRule;
 use anyhow::{Context, Result, anyhow, bail};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 
 /// The result of a check, as recorded.
@@ -275,6 +275,9 @@ impl Store {
                 )
             })?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Savepoints inside a group commit journal the pages they touch:
+        // in memory, not in a temporary file.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut store = Store {
             conn,
@@ -556,7 +559,7 @@ impl Store {
         let Some(wid) = self.watch_id(name)? else {
             bail!("no watch `{name}` in the archive");
         };
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         for (rule, example) in rules {
             tx.prepare_cached("INSERT OR IGNORE INTO volatile_rules (watch_id, rule, learned_at, example) VALUES (?1, ?2, ?3, ?4)")?.execute(
                 params![wid, serde_json::to_string(rule)?, at, example],
@@ -873,7 +876,7 @@ impl Store {
         let Some(wid) = self.watch_id(name)? else {
             bail!("no watch `{name}` in the archive");
         };
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let mut from = std::collections::BTreeSet::new();
         for (number, page) in pages {
             let (old_hash, old_rules): (Option<String>, String) = tx
@@ -922,11 +925,46 @@ impl Store {
         read_blob(&self.conn, hash)
     }
 
+    /// Start a group commit: the checks recorded until [`Store::commit_batch`]
+    /// share one transaction (each still atomic on its own, inside a
+    /// savepoint), which spares a commit, its locks and its WAL writes per
+    /// check. Results must not be reported before the batch is committed.
+    pub fn begin_batch(&mut self) -> Result<()> {
+        if self.conn.is_autocommit() {
+            self.conn
+                .execute_batch("BEGIN IMMEDIATE")
+                .map_err(|e| plain_error(&self.path, e.into()))?;
+        }
+        Ok(())
+    }
+
+    /// Whether a group commit is open.
+    pub fn in_batch(&self) -> bool {
+        !self.conn.is_autocommit()
+    }
+
+    /// Commit the group started by [`Store::begin_batch`] (nothing to do
+    /// without one). On failure nothing of the group is kept.
+    pub fn commit_batch(&mut self) -> Result<()> {
+        if self.conn.is_autocommit() {
+            return Ok(());
+        }
+        match self.conn.execute_batch("COMMIT") {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                if !self.conn.is_autocommit() {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                }
+                Err(plain_error(&self.path, e.into()))
+            }
+        }
+    }
+
     /// Record one check and everything it produced, atomically.
     pub fn record(&mut self, rec: &CheckRecord) -> Result<Recorded> {
         let conn = &mut self.conn;
         (|| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             let out = record_in(&tx, rec)?;
             tx.commit()?;
             Ok(out)
@@ -937,7 +975,7 @@ impl Store {
     /// Record a capture read from elsewhere (a WARC file): like a check,
     /// with its response marked by where it came from.
     pub fn record_imported(&mut self, rec: &CheckRecord, source: &str) -> Result<Recorded> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let out = record_in(&tx, rec)?;
         tx.prepare_cached(
             "UPDATE responses SET source = ?1
@@ -1167,7 +1205,7 @@ fn read_blob_uncached(conn: &Connection, hash: &str) -> Result<Vec<u8>> {
 /// blob as zstd dictionary (the base, or the base's own keyframe), so an edit
 /// costs about its own size; the dictionary blob counts one more reference,
 /// so it is never pruned while needed.
-fn put_blob(tx: &Transaction, bytes: &[u8], base: Option<&str>) -> Result<String> {
+fn put_blob(tx: &Connection, bytes: &[u8], base: Option<&str>) -> Result<String> {
     put_hashed_blob(tx, bytes, sha256_hex(bytes), base, None, None)
 }
 
@@ -1176,7 +1214,7 @@ fn put_blob(tx: &Transaction, bytes: &[u8], base: Option<&str>) -> Result<String
 /// watch's current version) a body that differs from it only in a few
 /// tokens (nonces, timestamps) is kept as a patch against it.
 fn put_hashed_blob(
-    tx: &Transaction,
+    tx: &Connection,
     bytes: &[u8],
     hash: String,
     base: Option<&str>,
@@ -1266,7 +1304,7 @@ fn put_hashed_blob(
 
 /// The whole blob behind `hash`: itself when whole, the dictionary of a
 /// zstd delta, the keyframe of a patch's base.
-fn keyframe_of(tx: &Transaction, hash: &str) -> Result<Option<String>> {
+fn keyframe_of(tx: &Connection, hash: &str) -> Result<Option<String>> {
     let mut h = hash.to_string();
     // Chains are at most two links long; the bound only guards bad data.
     for _ in 0..4 {
@@ -1284,7 +1322,7 @@ fn keyframe_of(tx: &Transaction, hash: &str) -> Result<Option<String>> {
     Ok(None)
 }
 
-fn record_in(tx: &Transaction, rec: &CheckRecord) -> Result<Recorded> {
+fn record_in(tx: &Connection, rec: &CheckRecord) -> Result<Recorded> {
     let wid: i64 = match tx
         .prepare_cached("SELECT id FROM watches WHERE name = ?1")?
         .query_row([rec.watch], |r| r.get(0))

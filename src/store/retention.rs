@@ -10,7 +10,7 @@
 use super::Store;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeSet;
 
 /// What a prune removed.
@@ -91,7 +91,7 @@ impl Store {
         let Some(wid) = self.watch_id(name)? else {
             return Ok(Pruned::default());
         };
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let rows: Vec<Row> = {
             let mut stmt = tx.prepare(
                 "SELECT id, number, created_at, gone, response_id, page_hash FROM versions
@@ -156,7 +156,7 @@ impl Store {
     /// redline) that moves only the free pages; an older archive is
     /// rewritten once to switch it on.
     pub fn gc(&mut self) -> Result<GcStats> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let blobs = sweep(&tx)?;
         tx.commit()?;
         let size = |conn: &rusqlite::Connection| -> Result<u64> {
@@ -205,7 +205,7 @@ impl Store {
 }
 
 /// Delete a response no version needs any more; false when one still does.
-fn drop_response(tx: &Transaction, wid: i64, id: i64) -> Result<bool> {
+fn drop_response(tx: &Connection, wid: i64, id: i64) -> Result<bool> {
     let used: bool = tx
         .query_row(
             "SELECT 1 FROM versions WHERE watch_id = +?2 AND response_id = ?1 LIMIT 1",
@@ -248,7 +248,7 @@ fn drop_response(tx: &Transaction, wid: i64, id: i64) -> Result<bool> {
 
 /// Delete every blob nothing refers to, and what only it referred to (the
 /// base it was compressed against). Returns how many went.
-fn sweep(tx: &Transaction) -> Result<usize> {
+fn sweep(tx: &Connection) -> Result<usize> {
     let mut gone = 0;
     loop {
         let dead: Vec<(String, Option<String>)> = {

@@ -158,6 +158,61 @@ fn a_failed_transaction_leaves_nothing() {
 }
 
 #[test]
+fn a_group_commit_keeps_each_check_atomic_and_nothing_before_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    let mut store = Store::open(&path).unwrap();
+    let page = Page {
+        title: Some("t".into()),
+        ..Page::default()
+    };
+    store.begin_batch().unwrap();
+    assert!(store.in_batch());
+    record(&mut store, &resp(b"one"), Some(&page));
+    // A check that fails inside the group takes only its own rows back.
+    let failed = store.record(&CheckRecord {
+        watch: "other",
+        url: "http://y/",
+        checked_at: "t",
+        duration_ms: 0,
+        outcome: Outcome::Changed,
+        response: None,
+        http_status: None,
+        new_version: Some(NewVersion::Gone),
+        rules: "",
+        base_version_id: None,
+        changes: &[],
+        summary: "",
+        significance: None,
+        error: None,
+        alerts: &[],
+        body_patch: None,
+    });
+    assert!(failed.is_err());
+    record(&mut store, &resp(b"two"), None);
+    // Another connection sees nothing of the group before the commit.
+    let count = |table: &str| -> i64 {
+        let c = Connection::open(&path).unwrap();
+        c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(count("checks"), 0);
+    store.commit_batch().unwrap();
+    assert!(!store.in_batch());
+    assert_eq!(count("checks"), 2);
+    assert_eq!(count("watches"), 1);
+    assert_eq!(count("responses"), 2);
+    assert!(store.verify().unwrap().is_empty());
+    // Committing without a group is a no-op; a group left uncommitted is
+    // rolled back when the store closes.
+    store.commit_batch().unwrap();
+    store.begin_batch().unwrap();
+    record(&mut store, &resp(b"three"), None);
+    drop(store);
+    assert_eq!(count("checks"), 2);
+}
+
+#[test]
 fn reports_can_be_marked_seen() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("a.db")).unwrap();
