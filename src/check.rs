@@ -236,7 +236,15 @@ pub enum Step {
     Done(CheckResult),
     /// The page seems to have changed: fetch it again after `delay` and
     /// hand both responses back (`confirmation` of [`process`]).
-    Confirm { first: Response, delay: Duration },
+    Confirm { first: Unconfirmed, delay: Duration },
+}
+
+/// A response that seems to show a change, and what it was found to mean,
+/// waiting for its confirming re-fetch.
+#[derive(Debug, Clone)]
+pub struct Unconfirmed {
+    pub response: Response,
+    pub decision: Box<Decision>,
 }
 
 fn has_text_changes(changes: &[Change]) -> bool {
@@ -254,7 +262,7 @@ pub fn process(
     store: &mut Store,
     watch: &Watch,
     fetched: Result<Response, String>,
-    confirmation: Option<Response>,
+    confirmation: Option<Unconfirmed>,
     checked_at: &str,
     duration_ms: u64,
 ) -> Step {
@@ -274,24 +282,41 @@ pub fn process(
         retry_after: None,
         duration_ms,
     };
-    // A failed confirming fetch leaves the first response to record.
+    // What the first response was found to mean, when it stands: the
+    // confirmation failed, or shows nothing a reader could see differently.
+    let mut confirmed_decision: Option<Decision> = None;
     let fetched = match (fetched, confirmation) {
-        (Err(_), Some(first)) => Ok((first, true)),
+        (Err(_), Some(first)) => {
+            confirmed_decision = Some(*first.decision);
+            Ok((first.response, true))
+        }
         (Ok(second), Some(first)) => {
-            // Nothing a reader could see differs between the two fetches:
-            // there is nothing to learn (and no need to extract both).
-            let same = crate::extract::quick::only_invisible_changes(
-                &first.body,
-                &second.body,
-                &[],
-                &mut |_| true,
-            ) && first.status == second.status
-                && first.final_url == second.final_url;
-            if !same && let Err(e) = learn_volatile(store, watch, &first, &second, checked_at) {
-                result.error = Some(format!("archive: {e:#}"));
-                return Step::Done(result);
+            // Text the extracted page does not show at all (a "generated
+            // at" line outside the article) is no difference either.
+            let json = match &first.decision.new_version {
+                Some(Some(page)) => serde_json::to_string(page).ok(),
+                _ => None,
+            };
+            let same = first.response.status == second.status
+                && first.response.final_url == second.final_url
+                && crate::extract::quick::only_invisible_changes(
+                    &first.response.body,
+                    &second.body,
+                    &[],
+                    &mut |t| json.as_ref().is_none_or(|j| j.contains(t)),
+                );
+            if same {
+                // Recorded as first fetched: the page was extracted from
+                // exactly these bytes.
+                confirmed_decision = Some(*first.decision);
+                Ok((first.response, true))
+            } else {
+                if let Err(e) = learn_volatile(store, watch, &first.response, &second, checked_at) {
+                    result.error = Some(format!("archive: {e:#}"));
+                    return Step::Done(result);
+                }
+                Ok((second, true))
             }
-            Ok((second, true))
         }
         (other, None) => other.map(|r| (r, false)),
     };
@@ -305,8 +330,12 @@ pub fn process(
             .into_iter()
             .map(|l| l.rule)
             .collect();
-        let (mut decision, resp) = match &fetched {
-            Ok((resp, _)) => {
+        let (mut decision, resp) = match (&fetched, confirmed_decision.take()) {
+            (Ok((resp, _)), Some(d)) => {
+                result.http_status = Some(resp.status);
+                (d, Some(resp))
+            }
+            (Ok((resp, _)), None) => {
                 result.http_status = Some(resp.status);
                 if resp.status == 429 || resp.status == 503 {
                     result.retry_after = crate::fetch::retry_after(resp);
@@ -336,7 +365,7 @@ pub fn process(
                     )
                 }
             }
-            Err(e) => (
+            (Err(e), _) => (
                 Decision {
                     outcome: Outcome::Error,
                     changes: vec![],
@@ -352,7 +381,10 @@ pub fn process(
             && has_text_changes(&decision.changes)
         {
             return Ok(Some(Step::Confirm {
-                first: resp.clone(),
+                first: Unconfirmed {
+                    response: resp.clone(),
+                    decision: Box::new(decision),
+                },
                 delay,
             }));
         }
@@ -587,7 +619,7 @@ pub struct Fetched<K> {
     pub key: K,
     pub result: Result<Response, String>,
     /// Set when this fetch confirms an earlier one.
-    pub first: Option<Response>,
+    pub first: Option<Unconfirmed>,
     pub checked_at: String,
     pub ms: u64,
     /// The response's place on the wire, released once it is processed.
@@ -596,7 +628,7 @@ pub struct Fetched<K> {
 
 /// A confirmation to make: the first response, the delay, and when the
 /// check started.
-pub type Confirming = (Response, Duration, String);
+pub type Confirming = (Unconfirmed, Duration, String);
 
 /// Fetch for one check: after the confirmation delay when confirming,
 /// after taking a permit of `limit` when given.
