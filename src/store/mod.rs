@@ -15,6 +15,7 @@ use crate::model::{Change, Hop, Page, Response};
 use crate::volatile::VolatileRule;
 use anyhow::{Context, Result, anyhow, bail};
 use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The result of a check, as recorded.
@@ -124,6 +125,8 @@ pub struct WatchSummary {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckRow {
     pub checked_at: String,
+    /// The URL checked.
+    pub url: String,
     pub outcome: String,
     pub http_status: Option<u16>,
     pub version: Option<i64>,
@@ -211,6 +214,20 @@ pub struct RawResponse {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Per site and kind of blob, a whole blob stored by this process: a
+    /// watch's first body, page or headers are compressed against it
+    /// (pages of one site share most of their markup).
+    site_bases: SiteBases,
+}
+
+/// (host, kind) → hash of a whole blob of that site and kind.
+type SiteBases = HashMap<(String, BlobKind), String>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum BlobKind {
+    Body,
+    Headers,
+    Page,
 }
 
 /// Where the archive lives when `--db` and `REDLINE_DB` are not given.
@@ -282,6 +299,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            site_bases: HashMap::new(),
         };
         store.migrate()?;
         Ok(store)
@@ -475,20 +493,35 @@ impl Store {
             return Ok(Vec::new());
         };
         let mut stmt = self.conn.prepare_cached(
-            "SELECT c.checked_at, c.outcome, c.http_status, v.number, c.error
+            "SELECT c.checked_at, c.outcome, c.http_status, v.number, c.error, c.url
              FROM checks c LEFT JOIN versions v ON v.id = c.version_id
              WHERE c.watch_id = +?1 ORDER BY c.id",
         )?;
+        let mut url = String::new();
         let rows = stmt
             .query_map([wid], |r| {
-                Ok(CheckRow {
-                    checked_at: r.get(0)?,
-                    outcome: r.get(1)?,
-                    http_status: r.get(2)?,
-                    version: r.get(3)?,
-                    error: r.get(4)?,
-                })
+                Ok((
+                    CheckRow {
+                        checked_at: r.get(0)?,
+                        url: String::new(),
+                        outcome: r.get(1)?,
+                        http_status: r.get(2)?,
+                        version: r.get(3)?,
+                        error: r.get(4)?,
+                    },
+                    r.get::<_, Option<String>>(5)?,
+                ))
             })?
+            .map(|row| {
+                row.map(|(mut c, u)| {
+                    // NULL: the same URL as the check before.
+                    if let Some(u) = u {
+                        url = u;
+                    }
+                    c.url = url.clone();
+                    c
+                })
+            })
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -885,7 +918,7 @@ impl Store {
                 )?
                 .query_row(params![wid, number], |r| Ok((r.get(0)?, r.get(1)?)))?;
             from.insert(old_rules);
-            let new_hash = put_blob(&tx, &serde_json::to_vec(page)?, None)?;
+            let new_hash = put_blob(&tx, &serde_json::to_vec(page)?, Base::None)?;
             if let Some(old) = old_hash {
                 tx.prepare_cached("UPDATE blobs SET refs = refs - 1 WHERE hash = ?1")?
                     .execute([&old])?;
@@ -963,9 +996,10 @@ impl Store {
     /// Record one check and everything it produced, atomically.
     pub fn record(&mut self, rec: &CheckRecord) -> Result<Recorded> {
         let conn = &mut self.conn;
+        let bases = &mut self.site_bases;
         (|| {
             let tx = conn.savepoint()?;
-            let out = record_in(&tx, rec)?;
+            let out = record_in(&tx, rec, bases)?;
             tx.commit()?;
             Ok(out)
         })()
@@ -976,7 +1010,7 @@ impl Store {
     /// with its response marked by where it came from.
     pub fn record_imported(&mut self, rec: &CheckRecord, source: &str) -> Result<Recorded> {
         let tx = self.conn.savepoint()?;
-        let out = record_in(&tx, rec)?;
+        let out = record_in(&tx, rec, &mut self.site_bases)?;
         tx.prepare_cached(
             "UPDATE responses SET source = ?1
              WHERE id = (SELECT response_id FROM checks WHERE id = ?2) AND source IS NULL",
@@ -1105,9 +1139,16 @@ mod codec {
     }
 
     pub const LEVEL: i32 = 3;
+    /// For a first capture against another page of the same site.
+    pub const SITE_LEVEL: i32 = 6;
 
     /// Compress `bytes`, against `dict` when given.
     pub fn compress(bytes: &[u8], dict: &[u8]) -> io::Result<Vec<u8>> {
+        compress_at(bytes, dict, LEVEL)
+    }
+
+    /// [`compress`] at another level.
+    pub fn compress_at(bytes: &[u8], dict: &[u8], level: i32) -> io::Result<Vec<u8>> {
         COMPRESSOR.with(|c| {
             let mut c = c.borrow_mut();
             if c.is_none() {
@@ -1116,7 +1157,7 @@ mod codec {
             let Some(z) = c.as_mut() else {
                 return Err(io::Error::other("no zstd compressor"));
             };
-            z.set_dictionary(LEVEL, dict)?;
+            z.set_dictionary(level, dict)?;
             z.compress(bytes)
         })
     }
@@ -1151,6 +1192,17 @@ fn read_blob(conn: &Connection, hash: &str) -> Result<Vec<u8>> {
 }
 
 fn read_blob_shared(conn: &Connection, hash: &str) -> Result<std::rc::Rc<Vec<u8>>> {
+    read_blob_at(conn, hash, 0)
+}
+
+/// Longest chain of bases followed when reading (stored chains are at most
+/// three blobs long; the bound only guards a damaged archive).
+const MAX_CHAIN: usize = 6;
+
+fn read_blob_at(conn: &Connection, hash: &str, level: usize) -> Result<std::rc::Rc<Vec<u8>>> {
+    if level > MAX_CHAIN {
+        bail!("blob {hash}: chain of bases too long (a damaged archive?)");
+    }
     if let Some(hit) = RECENT.with(|r| {
         r.borrow()
             .iter()
@@ -1159,7 +1211,7 @@ fn read_blob_shared(conn: &Connection, hash: &str) -> Result<std::rc::Rc<Vec<u8>
     }) {
         return Ok(hit);
     }
-    let bytes = std::rc::Rc::new(read_blob_uncached(conn, hash)?);
+    let bytes = std::rc::Rc::new(read_blob_chained(conn, hash, level)?);
     if bytes.len() <= 1 << 20 {
         RECENT.with(|r| {
             let mut r = r.borrow_mut();
@@ -1173,6 +1225,10 @@ fn read_blob_shared(conn: &Connection, hash: &str) -> Result<std::rc::Rc<Vec<u8>
 }
 
 fn read_blob_uncached(conn: &Connection, hash: &str) -> Result<Vec<u8>> {
+    read_blob_chained(conn, hash, 0)
+}
+
+fn read_blob_chained(conn: &Connection, hash: &str, level: usize) -> Result<Vec<u8>> {
     let (size, codec, data, base): (i64, String, Vec<u8>, Option<String>) = conn
         .prepare_cached("SELECT size, codec, data, base FROM blobs WHERE hash = ?1")?
         .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
@@ -1183,14 +1239,14 @@ fn read_blob_uncached(conn: &Connection, hash: &str) -> Result<Vec<u8>> {
         ("zstd", _) => codec::decompress(&data, size, &[])
             .with_context(|| format!("blob {hash} does not decompress")),
         ("zstd-dict", Some(base)) => {
-            let dict =
-                read_blob_shared(conn, &base).with_context(|| format!("base of blob {hash}"))?;
+            let dict = read_blob_at(conn, &base, level + 1)
+                .with_context(|| format!("base of blob {hash}"))?;
             codec::decompress(&data, size, &dict)
                 .with_context(|| format!("blob {hash} does not decompress against its base {base}"))
         }
         ("patch", Some(base)) => {
-            let old =
-                read_blob_shared(conn, &base).with_context(|| format!("base of blob {hash}"))?;
+            let old = read_blob_at(conn, &base, level + 1)
+                .with_context(|| format!("base of blob {hash}"))?;
             let patch = codec::decompress(&data, size.saturating_add(1 << 20), &[])
                 .with_context(|| format!("blob {hash} does not decompress"))?;
             crate::extract::quick::apply_patch(&old, &patch)
@@ -1200,24 +1256,37 @@ fn read_blob_uncached(conn: &Connection, hash: &str) -> Result<Vec<u8>> {
     }
 }
 
-/// Store `bytes` once under their hash and count one more reference. With
-/// a `base` (the predecessor's body), a new blob is compressed with a whole
-/// blob as zstd dictionary (the base, or the base's own keyframe), so an edit
-/// costs about its own size; the dictionary blob counts one more reference,
-/// so it is never pruned while needed.
-fn put_blob(tx: &Connection, bytes: &[u8], base: Option<&str>) -> Result<String> {
+/// What a new blob may be compressed against.
+#[derive(Debug, Clone, Copy)]
+enum Base<'a> {
+    None,
+    /// The same watch's previous blob of this kind: taken when clearly
+    /// smaller than alone (otherwise this blob starts a new chain).
+    Own(&'a str),
+    /// A blob of the same kind from another page of the same site: taken
+    /// whenever smaller.
+    Site(&'a str),
+}
+
+/// Store `bytes` once under their hash and count one more reference,
+/// compressed against `base` when that pays (see [`put_hashed_blob`]).
+fn put_blob(tx: &Connection, bytes: &[u8], base: Base) -> Result<String> {
     put_hashed_blob(tx, bytes, sha256_hex(bytes), base, None, None)
 }
 
 /// [`put_blob`] for bytes whose hash is already known (hashing a body
 /// twice showed up in the profile). With a `patch_base` (the body of the
 /// watch's current version) a body that differs from it only in a few
-/// tokens (nonces, timestamps) is kept as a patch against it.
+/// tokens (nonces, timestamps) is kept as a patch against it. Otherwise a
+/// new blob is compressed with a whole earlier blob as zstd dictionary
+/// ([`dictionary_for`] its base), so an edit costs about its own size; the
+/// dictionary counts one more reference, so it is never pruned while
+/// needed. Reading any blob takes at most three decompressions.
 fn put_hashed_blob(
     tx: &Connection,
     bytes: &[u8],
     hash: String,
-    base: Option<&str>,
+    base: Base,
     patch_base: Option<&str>,
     known_patch: Option<&[u8]>,
 ) -> Result<String> {
@@ -1231,16 +1300,10 @@ fn put_hashed_blob(
             .execute([&hash])?;
         return Ok(hash);
     }
-    let depth_of = |h: &str| -> Result<Option<(i64, Option<String>)>> {
-        Ok(tx
-            .prepare_cached("SELECT depth, base FROM blobs WHERE hash = ?1")?
-            .query_row([h], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?)
-    };
     // A patch against the current version's body: reading it takes that
     // body (at most two decompressions) and the patch.
     if let Some(pb) = patch_base.filter(|pb| *pb != hash)
-        && let Some((depth, _)) = depth_of(pb)?
+        && let Some((depth, _)) = depth_of(tx, pb)?
         && depth <= 1
     {
         let old = read_blob_shared(tx, pb)?;
@@ -1259,40 +1322,55 @@ fn put_hashed_blob(
             return Ok(hash);
         }
     }
-    // The dictionary is always a whole blob: the predecessor itself, or the
-    // whole blob the predecessor was compressed against. Reading any blob
-    // then takes at most two decompressions, however long the history.
-    let keyframe: Option<String> = match base.filter(|b| *b != hash && bytes.len() >= 1024) {
-        Some(b) => keyframe_of(tx, b)?,
+    let (given, own) = match base {
+        Base::Own(b) => (Some(b), true),
+        Base::Site(b) => (Some(b), false),
+        Base::None => (None, false),
+    };
+    let dict = match given.filter(|b| *b != hash) {
+        Some(b) => dictionary_for(tx, b)?.filter(|(d, _)| *d != hash),
         None => None,
     };
-    let delta = match keyframe {
-        Some(k) if k != hash => {
-            let dict = read_blob_shared(tx, &k)?;
-            let packed = codec::compress(bytes, &dict)?;
-            // Clearly small: no need to try without the dictionary.
-            if packed.len() * 16 < bytes.len() {
-                Some((packed, k))
+    let mut plain = None;
+    let delta = match dict {
+        Some((d, depth)) => {
+            let dict = read_blob_shared(tx, &d)?;
+            // Another page of the site shares markup and boilerplate, not
+            // whole stretches: a higher level finds the shorter matches.
+            let level = if own { codec::LEVEL } else { codec::SITE_LEVEL };
+            let packed = codec::compress_at(bytes, &dict, level)?;
+            if own && packed.len() * 16 < bytes.len() {
+                // Clearly small: no need to try without the dictionary.
+                Some((packed, d, depth + 1))
             } else {
-                let plain = codec::compress(bytes, &[])?;
-                // Worth it only when clearly smaller; once a page has
-                // drifted far from its keyframe, this body becomes the next.
-                (packed.len() * 2 < plain.len()).then_some((packed, k))
+                let alone = codec::compress(bytes, &[])?;
+                // Against its own predecessor only when clearly smaller:
+                // once a page has drifted far, this blob starts a new chain.
+                let keep = if own {
+                    packed.len() * 2 < alone.len()
+                } else {
+                    packed.len() < alone.len()
+                };
+                plain = Some(alone);
+                keep.then_some((packed, d, depth + 1))
             }
         }
-        _ => None,
+        None => None,
     };
     match delta {
-        Some((data, b)) => {
+        Some((data, b, depth)) => {
             tx.prepare_cached(
-                "INSERT INTO blobs (hash, size, codec, data, refs, base, depth) VALUES (?1, ?2, 'zstd-dict', ?3, 1, ?4, 1)",
+                "INSERT INTO blobs (hash, size, codec, data, refs, base, depth) VALUES (?1, ?2, 'zstd-dict', ?3, 1, ?4, ?5)",
             )?
-            .execute(params![hash, bytes.len() as i64, data, b])?;
+            .execute(params![hash, bytes.len() as i64, data, b, depth])?;
             tx.prepare_cached("UPDATE blobs SET refs = refs + 1 WHERE hash = ?1")?
                 .execute([&b])?;
         }
         None => {
-            let plain = codec::compress(bytes, &[])?;
+            let plain = match plain {
+                Some(p) => p,
+                None => codec::compress(bytes, &[])?,
+            };
             tx.prepare_cached(
                 "INSERT INTO blobs (hash, size, codec, data, refs) VALUES (?1, ?2, 'zstd', ?3, 1)",
             )?
@@ -1302,41 +1380,78 @@ fn put_hashed_blob(
     Ok(hash)
 }
 
-/// The whole blob behind `hash`: itself when whole, the dictionary of a
-/// zstd delta, the keyframe of a patch's base.
-fn keyframe_of(tx: &Connection, hash: &str) -> Result<Option<String>> {
+/// A blob's depth (how many blobs reading it decompresses first) and base.
+fn depth_of(tx: &Connection, hash: &str) -> Result<Option<(i64, Option<String>)>> {
+    Ok(tx
+        .prepare_cached("SELECT depth, base FROM blobs WHERE hash = ?1")?
+        .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// The dictionary for a blob following `hash`, with its depth: `hash`
+/// itself when it is whole or one step from whole, else the nearest blob
+/// of its chain that is. A watch's versions are then compressed against
+/// an earlier version of the same page, never more than three blobs deep.
+fn dictionary_for(tx: &Connection, hash: &str) -> Result<Option<(String, i64)>> {
     let mut h = hash.to_string();
-    // Chains are at most two links long; the bound only guards bad data.
-    for _ in 0..4 {
-        let row: Option<(String, Option<String>)> = tx
-            .prepare_cached("SELECT codec, base FROM blobs WHERE hash = ?1")?
-            .query_row([&h], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        match row {
-            Some((codec, _)) if codec == "zstd" => return Ok(Some(h)),
-            Some((codec, Some(b))) if codec == "zstd-dict" => return Ok(Some(b)),
-            Some((codec, Some(b))) if codec == "patch" => h = b,
+    for _ in 0..MAX_CHAIN {
+        match depth_of(tx, &h)? {
+            Some((depth, _)) if depth <= 1 => return Ok(Some((h, depth))),
+            Some((_, Some(b))) => h = b,
             _ => return Ok(None),
         }
     }
     Ok(None)
 }
 
-fn record_in(tx: &Connection, rec: &CheckRecord) -> Result<Recorded> {
-    let wid: i64 = match tx
+/// [`put_blob`] for a watch's blob of `kind`: against `own` (the watch's
+/// previous one) when there is one, else against the site's base of that
+/// kind; the first whole blob of a site and kind becomes that base.
+fn put_site_blob(
+    tx: &Connection,
+    bases: &mut SiteBases,
+    (host, kind): (&str, BlobKind),
+    bytes: &[u8],
+    hash: String,
+    own: Option<&str>,
+    patch: (Option<&str>, Option<&[u8]>),
+) -> Result<String> {
+    let key = (host.to_string(), kind);
+    let site = bases.get(&key).cloned();
+    let base = match (own, site.as_deref()) {
+        (Some(o), _) => Base::Own(o),
+        (None, Some(s)) => Base::Site(s),
+        (None, None) => Base::None,
+    };
+    let hash = put_hashed_blob(tx, bytes, hash, base, patch.0, patch.1)?;
+    if site.is_none()
+        && !host.is_empty()
+        && let Some((0, _)) = depth_of(tx, &hash)?
+    {
+        bases.insert(key, hash.clone());
+    }
+    Ok(hash)
+}
+
+fn record_in(tx: &Connection, rec: &CheckRecord, bases: &mut SiteBases) -> Result<Recorded> {
+    let host = crate::fetch::Fetcher::host_key(rec.response.map_or(rec.url, |r| &r.final_url));
+    // `watches.url` is the URL last checked: the check row repeats it only
+    // when it changed.
+    let (wid, new_url): (i64, bool) = match tx
         .prepare_cached("SELECT id FROM watches WHERE name = ?1")?
         .query_row([rec.watch], |r| r.get(0))
         .optional()?
     {
         Some(id) => {
-            tx.prepare_cached("UPDATE watches SET url = ?1 WHERE id = ?2 AND url IS NOT ?1")?
+            let changed = tx
+                .prepare_cached("UPDATE watches SET url = ?1 WHERE id = ?2 AND url IS NOT ?1")?
                 .execute(params![rec.url, id])?;
-            id
+            (id, changed > 0)
         }
         None => {
             tx.prepare_cached("INSERT INTO watches (name, url, created_at) VALUES (?1, ?2, ?3)")?
                 .execute(params![rec.watch, rec.url, rec.checked_at])?;
-            tx.last_insert_rowid()
+            (tx.last_insert_rowid(), true)
         }
     };
 
@@ -1346,10 +1461,18 @@ fn record_in(tx: &Connection, rec: &CheckRecord) -> Result<Recorded> {
             let body_hash = sha256_hex(&resp.body);
             let etag = resp.header("etag");
             let last_modified = resp.header("last-modified");
-            type Last = (i64, String, u16, String, Option<String>, Option<String>);
+            type Last = (
+                i64,
+                String,
+                u16,
+                String,
+                Option<String>,
+                Option<String>,
+                String,
+            );
             let last: Option<Last> = tx
                 .prepare_cached(
-                    "SELECT id, body_hash, status, final_url, etag, last_modified FROM responses
+                    "SELECT id, body_hash, status, final_url, etag, last_modified, headers_hash FROM responses
                      WHERE watch_id = +?1 ORDER BY id DESC LIMIT 1",
                 )?
                 .query_row([wid], |r| {
@@ -1360,12 +1483,13 @@ fn record_in(tx: &Connection, rec: &CheckRecord) -> Result<Recorded> {
                         r.get(3)?,
                         r.get(4)?,
                         r.get(5)?,
+                        r.get(6)?,
                     ))
                 })
                 .optional()?;
             match last {
                 // The same response again: only the check row is new.
-                Some((id, h, status, final_url, e, lm))
+                Some((id, h, status, final_url, e, lm, _))
                     if h == body_hash
                         && status == resp.status
                         && final_url == resp.final_url
@@ -1375,7 +1499,16 @@ fn record_in(tx: &Connection, rec: &CheckRecord) -> Result<Recorded> {
                     Some(id)
                 }
                 _ => {
-                    let headers_hash = put_blob(tx, &format_headers(&resp.headers), None)?;
+                    let headers = format_headers(&resp.headers);
+                    let headers_hash = put_site_blob(
+                        tx,
+                        bases,
+                        (&host, BlobKind::Headers),
+                        &headers,
+                        sha256_hex(&headers),
+                        last.as_ref().map(|l| l.6.as_str()),
+                        (None, None),
+                    )?;
                     // Compressed against the previous body of this watch.
                     let prev_body = last.as_ref().map(|l| l.1.clone());
                     // Noise-only variants are patches against the body of
@@ -1387,13 +1520,14 @@ fn record_in(tx: &Connection, rec: &CheckRecord) -> Result<Recorded> {
                         )?
                         .query_row([wid], |r| r.get(0))
                         .optional()?;
-                    let body_hash = put_hashed_blob(
+                    let body_hash = put_site_blob(
                         tx,
+                        bases,
+                        (&host, BlobKind::Body),
                         &resp.body,
                         body_hash.clone(),
                         prev_body.as_deref(),
-                        version_body.as_deref(),
-                        rec.body_patch,
+                        (version_body.as_deref(), rec.body_patch),
                     )?;
                     tx.prepare_cached("INSERT INTO responses (watch_id, fetched_at, requested_url, final_url, redirects, status,
                                                 headers_hash, body_hash, elapsed_ms, etag, last_modified)
@@ -1439,7 +1573,17 @@ fn record_in(tx: &Connection, rec: &CheckRecord) -> Result<Recorded> {
                         )
                         .optional()?;
                     let bytes = serde_json::to_vec(page)?;
-                    (false, Some(put_blob(tx, &bytes, prev_page.as_deref())?))
+                    let hash = sha256_hex(&bytes);
+                    let page_hash = put_site_blob(
+                        tx,
+                        bases,
+                        (&host, BlobKind::Page),
+                        &bytes,
+                        hash,
+                        prev_page.as_deref(),
+                        (None, None),
+                    )?;
+                    (false, Some(page_hash))
                 }
                 NewVersion::Gone => (true, None),
             };
@@ -1463,7 +1607,7 @@ fn record_in(tx: &Connection, rec: &CheckRecord) -> Result<Recorded> {
         params![
             wid,
             rec.checked_at,
-            rec.url,
+            new_url.then_some(rec.url),
             rec.outcome.as_str(),
             rec.http_status,
             response_id,

@@ -216,4 +216,30 @@ pub const MIGRATIONS: &[&str] = &[
     DROP INDEX checks_version;
     DROP INDEX checks_response;
     "#,
+    // 14: a check's URL is written only when it differs from the watch's
+    // previous check (NULL: the same URL as the check before), which was
+    // a third of every check row.
+    r#"
+    CREATE TABLE checks_new (
+        id          INTEGER PRIMARY KEY,
+        watch_id    INTEGER NOT NULL REFERENCES watches(id),
+        checked_at  TEXT NOT NULL,
+        url         TEXT,               -- NULL: the URL of the check before
+        outcome     TEXT NOT NULL CHECK (outcome IN ('first_capture','unchanged','changed','error')),
+        http_status INTEGER,
+        response_id INTEGER REFERENCES responses(id),
+        version_id  INTEGER REFERENCES versions(id),  -- current version after the check
+        error       TEXT,
+        duration_ms INTEGER NOT NULL
+    );
+    INSERT INTO checks_new (id, watch_id, checked_at, url, outcome, http_status, response_id, version_id, error, duration_ms)
+        SELECT id, watch_id, checked_at,
+               CASE WHEN url IS lag(url) OVER (PARTITION BY watch_id ORDER BY id) THEN NULL ELSE url END,
+               outcome, http_status, response_id, version_id, error, duration_ms
+        FROM checks;
+    DROP INDEX checks_watch;
+    DROP TABLE checks;
+    ALTER TABLE checks_new RENAME TO checks;
+    CREATE INDEX checks_watch ON checks(watch_id, id);
+    "#,
 ];

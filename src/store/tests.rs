@@ -213,6 +213,184 @@ fn a_group_commit_keeps_each_check_atomic_and_nothing_before_commit() {
 }
 
 #[test]
+fn a_check_row_repeats_the_url_only_when_it_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    let r = resp(b"same body");
+    for url in [
+        "http://x/",
+        "http://x/",
+        "http://y/",
+        "http://y/",
+        "http://x/",
+    ] {
+        store
+            .record(&CheckRecord {
+                watch: "w",
+                url,
+                checked_at: "2026-11-29T10:00:00.000Z",
+                duration_ms: 1,
+                outcome: Outcome::Unchanged,
+                response: Some(&r),
+                http_status: Some(200),
+                new_version: None,
+                rules: "r",
+                base_version_id: None,
+                changes: &[],
+                summary: "",
+                significance: None,
+                error: None,
+                alerts: &[],
+                body_patch: None,
+            })
+            .unwrap();
+    }
+    let urls: Vec<String> = store
+        .checks("w")
+        .unwrap()
+        .into_iter()
+        .map(|c| c.url)
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            "http://x/",
+            "http://x/",
+            "http://y/",
+            "http://y/",
+            "http://x/"
+        ]
+    );
+    let stored: Vec<Option<String>> = store
+        .conn
+        .prepare("SELECT url FROM checks ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        stored,
+        [
+            Some("http://x/".to_string()),
+            None,
+            Some("http://y/".to_string()),
+            None,
+            Some("http://x/".to_string())
+        ]
+    );
+}
+
+/// A press-release page of a site: shared markup, its own text.
+fn site_page(i: usize, edit: usize) -> Vec<u8> {
+    let mut s = format!(
+        "<html><head><title>Release {i}</title></head><body><nav><a href=/>Home</a><a href=/press>Press</a></nav><main>"
+    );
+    for p in 0..150 {
+        s.push_str(&format!(
+            "<p>Paragraph {p} of release {i}: the Department announced assistance and cooperation.</p>\n"
+        ));
+    }
+    s.push_str(&format!(
+        "<p>Revision {edit}.</p></main><footer>Department of State</footer></body></html>"
+    ));
+    s.into_bytes()
+}
+
+#[test]
+fn first_captures_compress_against_the_site_and_later_versions_against_their_own_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    let mut put = |watch: &str, url: &str, body: Vec<u8>| -> String {
+        let r = Response {
+            requested_url: url.into(),
+            final_url: url.into(),
+            body,
+            ..resp(b"")
+        };
+        let page = Page::default();
+        store
+            .record(&CheckRecord {
+                watch,
+                url,
+                checked_at: "2026-11-29T10:00:00.000Z",
+                duration_ms: 1,
+                outcome: Outcome::Changed,
+                response: Some(&r),
+                http_status: Some(200),
+                new_version: Some(NewVersion::Page(&page)),
+                rules: "r",
+                base_version_id: None,
+                changes: &[],
+                summary: "",
+                significance: None,
+                error: None,
+                alerts: &[],
+                body_patch: None,
+            })
+            .unwrap();
+        sha256_hex(&r.body)
+    };
+    let a = put("a", "http://site.example/a", site_page(1, 0));
+    let b1 = put("b", "http://site.example/b", site_page(2, 0));
+    let b2 = put("b", "http://site.example/b", site_page(2, 1));
+    let b3 = put("b", "http://site.example/b", site_page(2, 2));
+    let other = put("c", "http://elsewhere.example/c", site_page(3, 0));
+    let row = |h: &str| -> (String, Option<String>, i64, i64) {
+        store
+            .conn
+            .query_row(
+                "SELECT codec, base, depth, length(data) FROM blobs WHERE hash = ?1",
+                [h],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap()
+    };
+    let (codec, base, depth, whole_size) = row(&a);
+    assert_eq!((codec.as_str(), base, depth), ("zstd", None, 0));
+    // The second page of the site: against the first, and smaller for it.
+    let (codec, base, depth, size) = row(&b1);
+    assert_eq!(
+        (codec.as_str(), base.as_deref(), depth),
+        ("zstd-dict", Some(a.as_str()), 1)
+    );
+    assert!(size * 2 < whole_size, "{size} vs {whole_size}");
+    // Its next versions: against its own first body (a token patch or a
+    // zstd delta), never deeper.
+    for h in [&b2, &b3] {
+        let (codec, base, depth, size) = row(h);
+        assert!(codec == "patch" || codec == "zstd-dict", "{codec}");
+        assert_eq!((base.as_deref(), depth), (Some(b1.as_str()), 2));
+        assert!(size < 100, "an edit costs {size} bytes");
+    }
+    // Another site starts on its own.
+    assert_eq!(row(&other).1, None);
+    for (h, body) in [(&b1, site_page(2, 0)), (&b3, site_page(2, 2))] {
+        assert_eq!(read_blob_uncached(&store.conn, h).unwrap(), body);
+    }
+    assert!(store.verify().unwrap().is_empty(), "{:?}", store.verify());
+}
+
+#[test]
+fn a_base_chain_that_loops_is_an_error_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("a.db")).unwrap();
+    store
+        .conn
+        .execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             INSERT INTO blobs (hash, size, codec, data, refs, base, depth) VALUES ('aa', 10, 'zstd-dict', x'00', 1, 'bb', 1);
+             INSERT INTO blobs (hash, size, codec, data, refs, base, depth) VALUES ('bb', 10, 'zstd-dict', x'00', 1, 'aa', 1);",
+        )
+        .unwrap();
+    let err = read_blob_uncached(&store.conn, "aa").unwrap_err();
+    assert!(
+        format!("{err:#}").contains("chain of bases too long"),
+        "{err:#}"
+    );
+}
+
+#[test]
 fn reports_can_be_marked_seen() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("a.db")).unwrap();
@@ -492,11 +670,32 @@ fn an_archive_from_before_the_blob_table_rebuild_migrates_intact() {
              INSERT INTO responses (id, watch_id, fetched_at, requested_url, final_url, redirects, status, headers_hash, body_hash, elapsed_ms)
                VALUES (1, 1, '2026-01-01T00:00:00Z', 'http://x/', 'http://x/', '[]', 200, '{headers}', '{body}', 1);
              INSERT INTO versions (id, watch_id, number, created_at, response_id, status, gone, page_hash, rules)
-               VALUES (1, 1, 1, '2026-01-01T00:00:00Z', 1, 200, 0, '{page}', 'r');"
+               VALUES (1, 1, 1, '2026-01-01T00:00:00Z', 1, 200, 0, '{page}', 'r');
+             INSERT INTO checks (watch_id, checked_at, url, outcome, http_status, response_id, version_id, duration_ms) VALUES
+               (1, '2026-01-01T00:00:00Z', 'http://x/', 'first_capture', 200, 1, 1, 1),
+               (1, '2026-01-02T00:00:00Z', 'http://x/', 'unchanged', 304, NULL, 1, 1),
+               (1, '2026-01-03T00:00:00Z', 'http://x/new', 'unchanged', 304, NULL, 1, 1),
+               (1, '2026-01-04T00:00:00Z', 'http://x/', 'unchanged', 304, NULL, 1, 1);"
         ))
         .unwrap();
     }
     let store = Store::open(&path).unwrap();
+    // Check rows keep their URLs, written only where they changed.
+    let urls: Vec<String> = store
+        .checks("w")
+        .unwrap()
+        .into_iter()
+        .map(|c| c.url)
+        .collect();
+    assert_eq!(
+        urls,
+        ["http://x/", "http://x/", "http://x/new", "http://x/"]
+    );
+    let stored: i64 = store
+        .conn
+        .query_row("SELECT count(url) FROM checks", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, 3);
     let version: i64 = store
         .conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
