@@ -76,6 +76,55 @@ fn visible_timestamps_are_learned_and_then_ignored() {
 }
 
 #[test]
+fn a_confirmation_differing_only_invisibly_keeps_the_first_capture() {
+    let env = Env::new();
+    env.config(
+        "[[watch]]\nname = \"b\"\nurl = \"{base}/b\"\nconfirm_delay = \"50ms\"\nrobots = false\n",
+    );
+    // A nonce in a script and a footer line that are new on every request:
+    // neither is part of the extracted page.
+    let body = |p: &str| {
+        format!(
+            "<html><head><title>Briefing</title><script>var nonce='nonce-{{{{SEQ}}}}';</script></head><body>\
+             <main><h1>Daily Press Briefing</h1><p>{p}</p></main>\
+             <footer><p>Served by node {{{{SEQ}}}}</p></footer></body></html>"
+        )
+    };
+    env.serve("/b", Reply::dynamic_html(body(P1)));
+    assert_eq!(env.check_one("b")["outcome"], "first_capture");
+    env.serve("/b", Reply::dynamic_html(body(P1B)));
+    let before = env.server.hits().len();
+    let v = env.check_one("b");
+    assert_eq!(v["outcome"], "changed", "{v}");
+    assert_eq!(
+        v["changes"],
+        json!([{"type": "text_edited", "block": 2, "old_block": 2, "before": P1, "after": P1B}])
+    );
+    assert_eq!(
+        env.server.hits().len(),
+        before + 2,
+        "fetched, then confirmed"
+    );
+    // What was recorded is the first fetch, the one the page came from
+    // (`{{SEQ}}` counts requests, this one included), not the confirmation.
+    let raw = env
+        .cmd()
+        .args(["show", "--raw", "b", "2"])
+        .output()
+        .unwrap();
+    let raw = String::from_utf8(raw.stdout).unwrap();
+    assert!(raw.contains(&format!("nonce-{}'", before + 1)), "{raw}");
+    // The footer line never reached the page: nothing was learned from it.
+    let out = env
+        .cmd()
+        .args(["show", "b", "--volatile"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains("Served by"), "{text}");
+}
+
+#[test]
 fn confirmation_can_be_turned_off() {
     let env = Env::new();
     env.config("[[watch]]\nname = \"b\"\nurl = \"{base}/b\"\nconfirm = false\n");
