@@ -244,7 +244,49 @@ pub enum Step {
 #[derive(Debug, Clone)]
 pub struct Unconfirmed {
     pub response: Response,
-    pub decision: Box<Decision>,
+    /// Dropped by a caller bounding memory: the confirmation then decides
+    /// from scratch.
+    pub decision: Option<Box<Decision>>,
+    /// While waiting, the body is held compressed (its length when so).
+    pub packed: Option<usize>,
+    /// While waiting, the decision's page is held as compressed JSON (and
+    /// its length), an empty page standing in for it.
+    pub packed_page: Option<(Vec<u8>, usize)>,
+}
+
+impl Unconfirmed {
+    /// Hold the body compressed while the confirmation waits (hundreds of
+    /// pages can wait at once in a large pass).
+    pub fn pack(&mut self) {
+        if self.packed.is_none()
+            && let Ok(z) = zstd::bulk::compress(&self.response.body, 1)
+        {
+            self.packed = Some(self.response.body.len());
+            self.response.body = z;
+        }
+        if self.packed_page.is_none()
+            && let Some(Some(Some(page))) = self.decision.as_mut().map(|d| &mut d.new_version)
+            && let Ok(json) = serde_json::to_vec(page)
+            && let Ok(z) = zstd::bulk::compress(&json, 1)
+        {
+            self.packed_page = Some((z, json.len()));
+            *page = Page::default();
+        }
+    }
+
+    /// The body and the page as they were again.
+    pub fn unpack(&mut self) -> Result<()> {
+        if let Some(len) = self.packed {
+            self.response.body = zstd::bulk::decompress(&self.response.body, len)?;
+            self.packed = None;
+        }
+        if let Some((z, len)) = self.packed_page.take()
+            && let Some(Some(Some(page))) = self.decision.as_mut().map(|d| &mut d.new_version)
+        {
+            *page = serde_json::from_slice(&zstd::bulk::decompress(&z, len)?)?;
+        }
+        Ok(())
+    }
 }
 
 fn has_text_changes(changes: &[Change]) -> bool {
@@ -287,14 +329,14 @@ pub fn process(
     let mut confirmed_decision: Option<Decision> = None;
     let fetched = match (fetched, confirmation) {
         (Err(_), Some(first)) => {
-            confirmed_decision = Some(*first.decision);
+            confirmed_decision = first.decision.map(|d| *d);
             Ok((first.response, true))
         }
         (Ok(second), Some(first)) => {
             // Text the extracted page does not show at all (a "generated
             // at" line outside the article) is no difference either.
-            let json = match &first.decision.new_version {
-                Some(Some(page)) => serde_json::to_string(page).ok(),
+            let json = match first.decision.as_deref().map(|d| &d.new_version) {
+                Some(Some(Some(page))) => serde_json::to_string(page).ok(),
                 _ => None,
             };
             let same = first.response.status == second.status
@@ -305,11 +347,13 @@ pub fn process(
                     &[],
                     &mut |t| json.as_ref().is_none_or(|j| j.contains(t)),
                 );
-            if same {
+            if same && let Some(d) = first.decision {
                 // Recorded as first fetched: the page was extracted from
                 // exactly these bytes.
-                confirmed_decision = Some(*first.decision);
+                confirmed_decision = Some(*d);
                 Ok((first.response, true))
+            } else if same {
+                Ok((second, true))
             } else {
                 if let Err(e) = learn_volatile(store, watch, &first.response, &second, checked_at) {
                     result.error = Some(format!("archive: {e:#}"));
@@ -383,7 +427,9 @@ pub fn process(
             return Ok(Some(Step::Confirm {
                 first: Unconfirmed {
                     response: resp.clone(),
-                    decision: Box::new(decision),
+                    decision: Some(Box::new(decision)),
+                    packed: None,
+                    packed_page: None,
                 },
                 delay,
             }));
@@ -737,8 +783,8 @@ pub async fn run_checks(
     fetcher: &Fetcher,
     watches: &[Watch],
     concurrency: usize,
-    mut on_result: impl FnMut(&CheckResult),
-) -> Vec<CheckResult> {
+    mut on_result: impl FnMut(CheckResult),
+) {
     // Feeds with `track_new` add watches while the pass runs.
     let mut watches: Vec<Watch> = watches.to_vec();
     // The bound is on requests on the wire: checks waiting for a busy host
@@ -760,11 +806,12 @@ pub async fn run_checks(
     for (i, w) in watches.iter().enumerate() {
         queue.push(Fetcher::host_key(&w.url), i);
     }
-    let mut results = Vec::with_capacity(watches.len());
     // Group commit: checks processed while others are already waiting share
     // one transaction; their results are handed out once it is committed.
     let mut pending: Vec<CheckResult> = Vec::new();
     let mut batch_started = Instant::now();
+    // Confirmations waiting with their first fetch's decision.
+    let mut carrying = 0usize;
     loop {
         if set.is_empty() {
             queue.unstick();
@@ -775,10 +822,7 @@ pub async fn run_checks(
             };
             spawn(&mut set, i, request(store, &watches[i], true), None);
         }
-        let mut deliver = |r: CheckResult| {
-            on_result(&r);
-            results.push(r);
-        };
+        let mut deliver = |r: CheckResult| on_result(r);
         let left = BATCH_WINDOW.saturating_sub(batch_started.elapsed());
         let joined = if !store.in_batch() {
             set.join_next().await
@@ -797,9 +841,17 @@ pub async fn run_checks(
         let Some(joined) = joined else {
             break;
         };
-        let Ok(f) = joined else {
+        let Ok(mut f) = joined else {
             continue;
         };
+        if f.first.as_ref().is_some_and(|u| u.decision.is_some()) {
+            carrying = carrying.saturating_sub(1);
+        }
+        if let Some(Err(e)) = f.first.as_mut().map(Unconfirmed::unpack) {
+            // Cannot happen short of memory trouble: the check fails, said so.
+            f.first = None;
+            f.result = Err(format!("cannot restore the first response: {e}"));
+        }
         if !store.in_batch() {
             match store.begin_batch() {
                 Ok(()) => batch_started = Instant::now(),
@@ -825,24 +877,31 @@ pub async fn run_checks(
                     spawn(&mut set, watches.len() - 1, req, None);
                 }
             }
-            Step::Confirm { first, delay } => {
+            Step::Confirm { mut first, delay } => {
+                // What the first fetch was found to mean waits with it (a
+                // page each: bounded, beyond that it is worked out again).
+                if carrying < CARRIED_DECISIONS {
+                    carrying += 1;
+                } else {
+                    first.decision = None;
+                }
+                first.pack();
                 // The confirmation must see the page itself, not a 304.
                 let req = request(store, watch, false);
                 spawn(&mut set, f.key, req, Some((first, delay, f.checked_at)))
             }
         }
     }
-    commit_group(store, &mut pending, &mut |r| {
-        on_result(&r);
-        results.push(r);
-    });
-    results
+    commit_group(store, &mut pending, &mut on_result);
 }
 
 /// At most this many checks share one commit, and a result waits at most
 /// about this long for it (the transaction holds the archive's write lock).
 const BATCH: usize = 128;
 const BATCH_WINDOW: Duration = Duration::from_millis(100);
+
+/// At most this many confirmations wait holding their first decision.
+const CARRIED_DECISIONS: usize = 1024;
 
 /// Commit the open group of checks and hand out their results. When the
 /// commit fails nothing of the group was kept, and each result says so.

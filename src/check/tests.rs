@@ -259,3 +259,34 @@ fn host_queue_hands_out_round_robin_within_each_hosts_cap() {
     assert_eq!(q.next(), Some(4));
     assert_eq!(q.next(), None);
 }
+
+#[test]
+fn a_waiting_confirmation_is_held_compressed_and_restored_exactly() {
+    let body = format!(
+        "<html><body><main>{}</main></body></html>",
+        "<p>The Department announced new assistance today.</p>".repeat(200)
+    );
+    let r = resp(200, &body, A);
+    let page = extract(&r, &Rules::default());
+    let decision = Decision {
+        outcome: Outcome::Changed,
+        changes: vec![],
+        new_version: Some(Some(page.clone())),
+        error: None,
+    };
+    let mut u = Unconfirmed {
+        response: r.clone(),
+        decision: Some(Box::new(decision.clone())),
+        packed: None,
+        packed_page: None,
+    };
+    u.pack();
+    assert!(u.response.body.len() * 10 < body.len(), "held compressed");
+    assert!(u.packed_page.is_some());
+    u.unpack().unwrap();
+    assert_eq!(u.response, r);
+    assert_eq!(u.decision.as_deref(), Some(&decision));
+    // A second unpack changes nothing.
+    u.unpack().unwrap();
+    assert_eq!(u.response.body, body.as_bytes());
+}

@@ -50,21 +50,24 @@ pub fn run(
     let progress = !quiet && std::io::stderr().is_terminal();
     let total = watches.len();
     let mut done = 0usize;
-    let results = rt.block_on(run_checks(
+    // Only counted: a large pass keeps no result once it is printed.
+    let mut tallied = Tally::default();
+    rt.block_on(run_checks(
         &mut store,
         &fetcher,
         &watches,
         concurrency,
         |r| {
+            tallied.add(&r);
             done += 1;
             if progress {
                 eprint!("\r\x1b[2K");
             }
             let mut out = stdout.lock();
             let text = if json {
-                format!("{}\n", json_line(r))
+                format!("{}\n", json_line(&r))
             } else {
-                terminal::render_result(r, style)
+                terminal::render_result(&r, style)
             };
             let _ = out.write_all(text.as_bytes());
             let _ = out.flush();
@@ -77,7 +80,7 @@ pub fn run(
         eprint!("\r\x1b[2K");
     }
     if !json {
-        println!("{}", tally(&results));
+        println!("{tallied}");
     }
     if let Some(wait) = notify_wait
         && !config.notifiers.is_empty()
@@ -87,17 +90,42 @@ pub fn run(
     Ok(())
 }
 
-/// "checked 3 watches: 1 changed, 1 unchanged, 1 first capture, 0 errors"
-pub fn tally(results: &[CheckResult]) -> String {
-    let count = |o: &str| results.iter().filter(|r| r.outcome == o).count();
-    format!(
-        "checked {} watch{}: {} changed, {} unchanged, {} first capture, {} error{}",
-        results.len(),
-        if results.len() == 1 { "" } else { "es" },
-        count("changed"),
-        count("unchanged"),
-        count("first_capture"),
-        count("error"),
-        if count("error") == 1 { "" } else { "s" }
-    )
+/// Outcomes counted: "checked 3 watches: 1 changed, 1 unchanged, 1 first
+/// capture, 0 errors".
+#[derive(Debug, Default)]
+pub struct Tally {
+    checked: usize,
+    changed: usize,
+    unchanged: usize,
+    first_capture: usize,
+    errors: usize,
+}
+
+impl Tally {
+    pub fn add(&mut self, r: &CheckResult) {
+        self.checked += 1;
+        match r.outcome {
+            "changed" => self.changed += 1,
+            "unchanged" => self.unchanged += 1,
+            "first_capture" => self.first_capture += 1,
+            "error" => self.errors += 1,
+            _ => {}
+        }
+    }
+}
+
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "checked {} watch{}: {} changed, {} unchanged, {} first capture, {} error{}",
+            self.checked,
+            if self.checked == 1 { "" } else { "es" },
+            self.changed,
+            self.unchanged,
+            self.first_capture,
+            self.errors,
+            if self.errors == 1 { "" } else { "s" }
+        )
+    }
 }

@@ -147,8 +147,10 @@ pub fn run(ctx: &Context) -> Outcome {
         server.set(BRIEFING_PATH, step.briefing);
         server.set(BLOG_PATH, step.blog);
         println!("\n{} {}", bold(&format!("Step {}.", i + 1)), step.explain);
-        let mut results: Vec<CheckResult> =
-            rt.block_on(run_checks(&mut store, &fetcher, &watches, 4, |_| {}));
+        let mut results: Vec<CheckResult> = Vec::new();
+        rt.block_on(run_checks(&mut store, &fetcher, &watches, 4, |r| {
+            results.push(r)
+        }));
         results.sort_by_key(|r| watches.iter().position(|w| w.name == r.watch));
         for r in &results {
             print!("{}", render_result(r, style));

@@ -504,8 +504,10 @@ pub async fn run_once(
         watches = watches.len(),
         "one pass over what is due"
     );
-    let results = crate::check::run_checks(store, fetcher, &due, concurrency, |r| {
-        log_result(r, r.duration_ms)
+    let mut results = Vec::new();
+    crate::check::run_checks(store, fetcher, &due, concurrency, |r| {
+        log_result(&r, r.duration_ms);
+        results.push(r);
     })
     .await;
     // Also what earlier runs left in the outbox (a crash, a receiver down).

@@ -1186,6 +1186,9 @@ thread_local! {
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// How many blobs [`RECENT`] keeps (each at most 1 MB).
+const RECENT_BLOBS: usize = 8;
+
 /// A blob's bytes, whatever its codec (following its base for deltas).
 fn read_blob(conn: &Connection, hash: &str) -> Result<Vec<u8>> {
     Ok(read_blob_shared(conn, hash)?.as_ref().clone())
@@ -1196,18 +1199,22 @@ fn read_blob_shared(conn: &Connection, hash: &str) -> Result<std::rc::Rc<Vec<u8>
 }
 
 /// Longest chain of bases followed when reading (stored chains are at most
-/// three blobs long; the bound only guards a damaged archive).
+/// four blobs long; the bound only guards a damaged archive).
 const MAX_CHAIN: usize = 6;
 
 fn read_blob_at(conn: &Connection, hash: &str, level: usize) -> Result<std::rc::Rc<Vec<u8>>> {
     if level > MAX_CHAIN {
         bail!("blob {hash}: chain of bases too long (a damaged archive?)");
     }
+    // Least recently used first: a site's base blob, read on behalf of
+    // every page of the site, stays.
     if let Some(hit) = RECENT.with(|r| {
-        r.borrow()
-            .iter()
-            .find(|(h, _)| h == hash)
-            .map(|(_, b)| b.clone())
+        let mut r = r.borrow_mut();
+        let i = r.iter().position(|(h, _)| h == hash)?;
+        let entry = r.remove(i);
+        let bytes = entry.1.clone();
+        r.push(entry);
+        Some(bytes)
     }) {
         return Ok(hit);
     }
@@ -1215,7 +1222,7 @@ fn read_blob_at(conn: &Connection, hash: &str, level: usize) -> Result<std::rc::
     if bytes.len() <= 1 << 20 {
         RECENT.with(|r| {
             let mut r = r.borrow_mut();
-            if r.len() >= 4 {
+            if r.len() >= RECENT_BLOBS {
                 r.remove(0);
             }
             r.push((hash.to_string(), bytes.clone()));
@@ -1281,7 +1288,8 @@ fn put_blob(tx: &Connection, bytes: &[u8], base: Base) -> Result<String> {
 /// new blob is compressed with a whole earlier blob as zstd dictionary
 /// ([`dictionary_for`] its base), so an edit costs about its own size; the
 /// dictionary counts one more reference, so it is never pruned while
-/// needed. Reading any blob takes at most three decompressions.
+/// needed. Reading any blob takes at most three decompressions (and a
+/// patch).
 fn put_hashed_blob(
     tx: &Connection,
     bytes: &[u8],
@@ -1301,10 +1309,10 @@ fn put_hashed_blob(
         return Ok(hash);
     }
     // A patch against the current version's body: reading it takes that
-    // body (at most two decompressions) and the patch.
+    // body (at most three decompressions) and applying the patch.
     if let Some(pb) = patch_base.filter(|pb| *pb != hash)
         && let Some((depth, _)) = depth_of(tx, pb)?
-        && depth <= 1
+        && depth <= 2
     {
         let old = read_blob_shared(tx, pb)?;
         // A patch the check made is used when it rebuilds these very bytes.
