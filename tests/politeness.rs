@@ -95,6 +95,30 @@ fn robots_txt_is_obeyed_unless_the_watch_opts_out() {
 }
 
 #[test]
+fn a_robots_txt_the_server_fails_to_give_blocks_the_host_for_now() {
+    let env = Env::new();
+    env.config(
+        "[[watch]]\nname = \"polite\"\nurl = \"{base}/p\"\n\n[[watch]]\nname = \"mine\"\nurl = \"{base}/q\"\nrobots = false\n",
+    );
+    env.serve("/robots.txt", Reply::with_type(503, "text/plain", "down"));
+    env.serve("/p", Reply::html(page("P", &[P1])));
+    env.serve("/q", Reply::html(page("Q", &[P1])));
+    let mut all = env.check(&[]);
+    all.sort_by_key(|v| v["watch"].as_str().unwrap().to_string());
+    assert_eq!(all[0]["watch"], "mine");
+    assert_eq!(all[0]["outcome"], "first_capture");
+    assert_eq!(all[1]["outcome"], "error");
+    assert_eq!(
+        all[1]["error"],
+        "blocked by robots.txt (it could not be read: HTTP 503; until it can, nothing may be fetched (RFC 9309)); set robots = false on the watch if you may read it anyway"
+    );
+    assert!(!env.server.hits().contains(&"/p".to_string()));
+    // A missing robots.txt (404) allows everything.
+    env.serve("/robots.txt", Reply::with_type(404, "text/plain", "none"));
+    assert_eq!(env.check_one("polite")["outcome"], "first_capture");
+}
+
+#[test]
 fn requests_to_one_host_are_spaced() {
     let env = Env::new();
     let mut cfg = String::new();

@@ -201,6 +201,8 @@ pub fn reach(url: &reqwest::Url) -> Reach {
 type RobotsCache = HashMap<String, (Instant, Arc<tokio::sync::OnceCell<Robots>>)>;
 
 const ROBOTS_TTL: Duration = Duration::from_secs(24 * 3600);
+/// A robots.txt that could not be read is asked for again after this.
+const ROBOTS_RETRY: Duration = Duration::from_secs(10 * 60);
 
 /// A number in 0..n that differs from call to call (jitter; no need for
 /// real randomness).
@@ -438,7 +440,13 @@ impl Fetcher {
             let mut cache = self.robots.lock().unwrap_or_else(|e| e.into_inner());
             let fresh = cache
                 .get(&origin)
-                .filter(|(at, _)| at.elapsed() < ROBOTS_TTL)
+                .filter(|(at, c)| {
+                    let ttl = match c.get() {
+                        Some(r) if r.provisional() => ROBOTS_RETRY,
+                        _ => ROBOTS_TTL,
+                    };
+                    at.elapsed() < ttl
+                })
                 .map(|(_, c)| c.clone());
             match fresh {
                 Some(c) => c,
@@ -458,8 +466,16 @@ impl Fetcher {
                 };
                 match self.attempt(&robots_req).await {
                     Ok(r) if r.status == 200 => Robots::parse(&String::from_utf8_lossy(&r.body)),
-                    // Missing or unreadable robots.txt: everything is allowed.
-                    _ => Robots::allow_all(),
+                    // The server failing to answer: assume complete
+                    // disallow until it can (RFC 9309 2.3.1.4).
+                    Ok(r) if r.status == 429 || r.status >= 500 => {
+                        Robots::unreachable(format!("HTTP {}", r.status))
+                    }
+                    // No robots.txt (4xx, RFC 9309 2.3.1.3): everything
+                    // is allowed.
+                    Ok(_) => Robots::allow_all(),
+                    // No answer at all: the page's own fetch says why.
+                    Err(_) => Robots::allow_for_now(),
                 }
             })
             .await

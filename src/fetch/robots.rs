@@ -18,6 +18,11 @@ struct Group {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Robots {
     groups: Vec<Group>,
+    /// The server could not give its robots.txt (5xx, 429): RFC 9309 says
+    /// to assume complete disallow. Why, when so.
+    unreachable: Option<String>,
+    /// Worth asking again soon (unreachable, or a network error).
+    provisional: bool,
 }
 
 /// The verdict for one path.
@@ -29,9 +34,33 @@ pub enum Verdict {
 }
 
 impl Robots {
-    /// Everything allowed (no robots.txt, or one that could not be read).
+    /// Everything allowed (no robots.txt: a 4xx answer).
     pub fn allow_all() -> Robots {
         Robots::default()
+    }
+
+    /// Everything allowed for now: robots.txt could not be fetched at all
+    /// (the page's own fetch will say why); asked again soon.
+    pub fn allow_for_now() -> Robots {
+        Robots {
+            provisional: true,
+            ..Robots::default()
+        }
+    }
+
+    /// Nothing allowed for now: the server failed to give its robots.txt
+    /// (`why`: its status), RFC 9309 section 2.3.1.4; asked again soon.
+    pub fn unreachable(why: String) -> Robots {
+        Robots {
+            unreachable: Some(why),
+            provisional: true,
+            ..Robots::default()
+        }
+    }
+
+    /// Whether to ask again soon rather than keep this for a day.
+    pub fn provisional(&self) -> bool {
+        self.provisional
     }
 
     pub fn parse(text: &str) -> Robots {
@@ -82,7 +111,10 @@ impl Robots {
         if let Some(g) = current {
             groups.push(g);
         }
-        Robots { groups }
+        Robots {
+            groups,
+            ..Robots::default()
+        }
     }
 
     /// The group that applies to `agent` (its product token, e.g. "redline").
@@ -105,6 +137,11 @@ impl Robots {
 
     /// May `agent` fetch `path` (path and query of the URL)?
     pub fn check(&self, agent: &str, path: &str) -> Verdict {
+        if let Some(why) = &self.unreachable {
+            return Verdict::Disallowed(format!(
+                "it could not be read: {why}; until it can, nothing may be fetched (RFC 9309)"
+            ));
+        }
         let Some(g) = self.group(agent) else {
             return Verdict::Allowed;
         };
@@ -218,5 +255,28 @@ mod tests {
                 "{txt:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_unreachable_robots_txt_allows_nothing_for_now() {
+        let r = Robots::unreachable("HTTP 503".into());
+        assert_eq!(
+            r.check("redline", "/any/page"),
+            Verdict::Disallowed(
+                "it could not be read: HTTP 503; until it can, nothing may be fetched (RFC 9309)"
+                    .into()
+            )
+        );
+        assert!(r.provisional());
+        assert_eq!(r.crawl_delay("redline"), None);
+        // A missing one allows everything and is kept; a network failure
+        // allows (the page's fetch reports it) but is asked again soon.
+        assert!(!Robots::allow_all().provisional());
+        assert!(Robots::allow_for_now().provisional());
+        assert_eq!(
+            Robots::allow_for_now().check("redline", "/x"),
+            Verdict::Allowed
+        );
+        assert!(!Robots::parse("User-agent: *\nDisallow: /p\n").provisional());
     }
 }
