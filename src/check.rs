@@ -897,15 +897,15 @@ pub async fn run_checks(
 
 /// At most this many checks share one commit, and a result waits at most
 /// about this long for it (the transaction holds the archive's write lock).
-const BATCH: usize = 128;
-const BATCH_WINDOW: Duration = Duration::from_millis(100);
+pub const BATCH: usize = 128;
+pub const BATCH_WINDOW: Duration = Duration::from_millis(100);
 
 /// At most this many confirmations wait holding their first decision.
 const CARRIED_DECISIONS: usize = 1024;
 
 /// Commit the open group of checks and hand out their results. When the
 /// commit fails nothing of the group was kept, and each result says so.
-fn commit_group(
+pub fn commit_group(
     store: &mut Store,
     pending: &mut Vec<CheckResult>,
     deliver: &mut dyn FnMut(CheckResult),

@@ -210,9 +210,42 @@ struct Daemon {
     next_generation: u64,
     notifiers: Vec<Notifier>,
     delivery: DeliveryOptions,
+    /// Checks recorded in the open group commit, reported once committed.
+    pending: Vec<CheckResult>,
+    batch_started: std::time::Instant,
 }
 
 impl Daemon {
+    /// Checks finishing close together share one commit (see
+    /// [`crate::check::run_checks`]).
+    fn open_batch(&mut self) {
+        if !self.store.in_batch() {
+            match self.store.begin_batch() {
+                Ok(()) => self.batch_started = std::time::Instant::now(),
+                Err(e) => tracing::debug!("no group commit: {e:#}"),
+            }
+        }
+    }
+
+    /// Commit the open group, then log and count its checks (as errors
+    /// when the commit failed: nothing of them was kept).
+    fn commit_pending(&mut self) {
+        let metrics = self.metrics.clone();
+        crate::check::commit_group(&mut self.store, &mut self.pending, &mut |r| {
+            log_result(&r, r.duration_ms);
+            if let Ok(mut m) = metrics.lock() {
+                m.record(&r, r.duration_ms);
+            }
+        });
+    }
+
+    /// How long the open group may still wait for more checks.
+    fn batch_left(&self) -> Option<Duration> {
+        self.store
+            .in_batch()
+            .then(|| crate::check::BATCH_WINDOW.saturating_sub(self.batch_started.elapsed()))
+    }
+
     fn generation(&mut self) -> u64 {
         self.next_generation += 1;
         self.next_generation
@@ -318,6 +351,7 @@ impl Daemon {
             return; // removed by a reload while in flight
         };
         let watch = entry.watch.clone();
+        self.open_batch();
         match process(
             &mut self.store,
             &watch,
@@ -331,10 +365,6 @@ impl Daemon {
                 self.spawn(&name, req, Some((first, delay, done.checked_at)));
             }
             Step::Done(r) => {
-                log_result(&r, done.ms);
-                if let Ok(mut m) = self.metrics.lock() {
-                    m.record(&r, done.ms);
-                }
                 let tracked = if watch.track_new {
                     crate::check::track_entries(&mut self.store, &watch, &r)
                 } else {
@@ -358,6 +388,8 @@ impl Daemon {
                     info!(watch = %child.name, url = %child.url, "tracking a new feed entry");
                     self.add_watches(vec![child], now);
                 }
+                // Logged and counted once committed.
+                self.pending.push(r);
             }
         }
     }
@@ -563,6 +595,8 @@ pub async fn run(
         notifiers,
         delivery,
         opts: opts.clone(),
+        pending: Vec::new(),
+        batch_started: std::time::Instant::now(),
     };
     d.add_watches(watches, Utc::now());
     info!(watches = d.entries.len(), "redline is running");
@@ -573,12 +607,18 @@ pub async fn run(
     outbox.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         d.start_due();
+        if d.batch_left().is_some_and(|left| {
+            left.is_zero() || d.pending.len() >= crate::check::BATCH || d.set.is_empty()
+        }) {
+            d.commit_pending();
+        }
         let sleep = d
             .queue
             .peek()
             .map(|Reverse((at, _, _))| (*at - Utc::now()).to_std().unwrap_or(Duration::ZERO))
             .unwrap_or(Duration::from_secs(3600))
-            .min(Duration::from_secs(3600));
+            .min(Duration::from_secs(3600))
+            .min(d.batch_left().unwrap_or(Duration::MAX));
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
             Some(joined) = d.set.join_next(), if !d.set.is_empty() => {
@@ -636,8 +676,10 @@ pub async fn run(
 }
 
 impl Daemon {
-    /// Send what is due in the outbox.
+    /// Send what is due in the outbox (committing the open group first:
+    /// no alert goes out for a check not yet in the archive).
     async fn deliver(&mut self) {
+        self.commit_pending();
         if self.notifiers.is_empty() {
             return;
         }
@@ -680,7 +722,8 @@ impl Daemon {
             &done.checked_at,
             done.ms,
         ) {
-            log_result(&r, done.ms);
+            // Logged once committed (stopping ends with a delivery round).
+            self.pending.push(r);
         }
     }
 }
