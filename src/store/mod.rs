@@ -1139,6 +1139,23 @@ mod codec {
     }
 
     pub const LEVEL: i32 = 3;
+
+    /// zstd parses a dictionary that starts with its dictionary magic
+    /// number as a trained dictionary (and fails on anything else); the
+    /// bodies used as dictionaries here are raw content whatever their
+    /// first bytes, so such a body is given with a zero byte in front
+    /// (on both sides: the same rule compresses and decompresses).
+    fn raw_content(dict: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+        const MAGIC: [u8; 4] = [0x37, 0xa4, 0x30, 0xec];
+        if dict.starts_with(&MAGIC) {
+            let mut d = Vec::with_capacity(dict.len() + 1);
+            d.push(0);
+            d.extend_from_slice(dict);
+            std::borrow::Cow::Owned(d)
+        } else {
+            std::borrow::Cow::Borrowed(dict)
+        }
+    }
     /// For a first capture against another page of the same site.
     pub const SITE_LEVEL: i32 = 6;
 
@@ -1157,7 +1174,7 @@ mod codec {
             let Some(z) = c.as_mut() else {
                 return Err(io::Error::other("no zstd compressor"));
             };
-            z.set_dictionary(level, dict)?;
+            z.set_dictionary(level, &raw_content(dict))?;
             z.compress(bytes)
         })
     }
@@ -1172,7 +1189,7 @@ mod codec {
             let Some(z) = c.as_mut() else {
                 return Err(io::Error::other("no zstd decompressor"));
             };
-            z.set_dictionary(dict)?;
+            z.set_dictionary(&raw_content(dict))?;
             z.decompress(data, size)
         })
     }

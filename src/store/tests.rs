@@ -724,3 +724,32 @@ fn an_archive_from_before_the_blob_table_rebuild_migrates_intact() {
         .unwrap();
     assert_eq!(fk, 1, "references are enforced again after migrating");
 }
+
+#[test]
+fn a_body_that_looks_like_a_zstd_dictionary_is_still_just_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    // The zstd dictionary magic number, then page bytes: as a base for the
+    // next version it must be taken as raw content, not parsed.
+    let mut first = vec![0x37, 0xa4, 0x30, 0xec];
+    first.extend_from_slice(&site_page(1, 0));
+    let mut second = first.clone();
+    second.extend_from_slice(b"<p>A paragraph added at the end.</p>");
+    let page = Page::default();
+    record(&mut store, &resp(&first), Some(&page));
+    record(&mut store, &resp(&second), Some(&page));
+    assert_eq!(
+        read_blob_uncached(&store.conn, &sha256_hex(&second)).unwrap(),
+        second
+    );
+    let codec: String = store
+        .conn
+        .query_row(
+            "SELECT codec FROM blobs WHERE hash = ?1",
+            [sha256_hex(&second)],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(codec, "zstd-dict", "compressed against the first body");
+    assert!(store.verify().unwrap().is_empty(), "{:?}", store.verify());
+}
