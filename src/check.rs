@@ -575,10 +575,8 @@ fn only_noise_since_last(
     {
         return Ok(None);
     }
-    let version = store.raw_response(latest.response_id)?.response;
-    if version.status != resp.status
-        || version.header("content-type") != resp.header("content-type")
-    {
+    let (status, content_type, body) = store.response_body(latest.response_id)?;
+    if status != resp.status || content_type.as_deref() != resp.header("content-type") {
         return Ok(None);
     }
     // The current version's page, read only if a changed text needs it;
@@ -591,10 +589,7 @@ fn only_noise_since_last(
         })
     };
     Ok(crate::extract::quick::invisible_changes(
-        &version.body,
-        &resp.body,
-        volatile,
-        &mut shown,
+        &body, &resp.body, volatile, &mut shown,
     ))
 }
 

@@ -473,6 +473,27 @@ impl Store {
         })
     }
 
+    /// A stored response's status, content type and body, the body shared
+    /// rather than copied (the cheap comparison of every check reads it).
+    pub fn response_body(
+        &self,
+        response_id: i64,
+    ) -> Result<(u16, Option<String>, std::rc::Rc<Vec<u8>>)> {
+        let (status, headers_hash, body_hash): (u16, String, String) = self
+            .conn
+            .prepare_cached("SELECT status, headers_hash, body_hash FROM responses WHERE id = ?1")?
+            .query_row([response_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let content_type = parse_headers(&read_blob_shared(&self.conn, &headers_hash)?)
+            .into_iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            .map(|(_, v)| v);
+        Ok((
+            status,
+            content_type,
+            read_blob_shared(&self.conn, &body_hash)?,
+        ))
+    }
+
     /// The changes recorded when `version` was created.
     pub fn report_changes(&self, version: &Version) -> Result<Vec<Change>> {
         let mut stmt = self.conn.prepare_cached(
