@@ -345,7 +345,7 @@ pub fn process(
                     &first.response.body,
                     &second.body,
                     &[],
-                    &mut |t| json.as_ref().is_none_or(|j| j.contains(t)),
+                    &mut |t| shown_in(json.as_deref(), t),
                 );
             if same && let Some(d) = first.decision {
                 // Recorded as first fetched: the page was extracted from
@@ -540,15 +540,31 @@ pub fn process(
         Ok(Some(step)) => step,
         Ok(None) => Step::Done(result),
         Err(e) => {
-            result.outcome = Outcome::Error.as_str();
-            result.changes.clear();
-            result.summary = summarize(&[]);
-            result.significance = None;
-            result.alert = false;
-            result.error = Some(format!("archive: {e:#}"));
+            result.archive_failed(format!("archive: {e:#}"));
             Step::Done(result)
         }
     }
+}
+
+impl CheckResult {
+    /// The archive could not record this check: an error, reporting
+    /// nothing else.
+    fn archive_failed(&mut self, error: String) {
+        self.outcome = Outcome::Error.as_str();
+        self.changes.clear();
+        self.summary = summarize(&[]);
+        self.significance = None;
+        self.alert = false;
+        self.error = Some(error);
+    }
+}
+
+/// Whether `text` appears in a stored page's JSON (`None`: the page is
+/// unknown, so it may). Text JSON would escape is taken as shown.
+fn shown_in(json: Option<&str>, text: &str) -> bool {
+    json.is_none_or(|j| {
+        text.contains(['"', '\\']) || text.chars().any(char::is_control) || j.contains(text)
+    })
 }
 
 /// The cheap path: the response differs from the body of the current
@@ -584,9 +600,7 @@ fn only_noise_since_last(
     let mut page: Option<Option<String>> = None;
     let mut shown = |text: &str| {
         let json = page.get_or_insert_with(|| store.page_json(latest).ok().flatten());
-        json.as_deref().is_none_or(|j| {
-            text.contains(['"', '\\']) || text.chars().any(char::is_control) || j.contains(text)
-        })
+        shown_in(json.as_deref(), text)
     };
     Ok(crate::extract::quick::invisible_changes(
         &body, &resp.body, volatile, &mut shown,
@@ -801,10 +815,7 @@ pub async fn run_checks(
     for (i, w) in watches.iter().enumerate() {
         queue.push(Fetcher::host_key(&w.url), i);
     }
-    // Group commit: checks processed while others are already waiting share
-    // one transaction; their results are handed out once it is committed.
-    let mut pending: Vec<CheckResult> = Vec::new();
-    let mut batch_started = Instant::now();
+    let mut group = GroupCommit::default();
     // Confirmations waiting with their first fetch's decision.
     let mut carrying = 0usize;
     loop {
@@ -817,21 +828,19 @@ pub async fn run_checks(
             };
             spawn(&mut set, i, request(store, &watches[i], true), None);
         }
-        let mut deliver = |r: CheckResult| on_result(r);
-        let left = BATCH_WINDOW.saturating_sub(batch_started.elapsed());
-        let joined = if !store.in_batch() {
-            set.join_next().await
-        } else if pending.len() >= BATCH || left.is_zero() {
-            commit_group(store, &mut pending, &mut deliver);
-            set.join_next().await
-        } else {
-            match tokio::time::timeout(left, set.join_next()).await {
+        let joined = match group.left(store) {
+            None => set.join_next().await,
+            Some(left) if left.is_zero() => {
+                group.commit(store, &mut on_result);
+                set.join_next().await
+            }
+            Some(left) => match tokio::time::timeout(left, set.join_next()).await {
                 Ok(j) => j,
                 Err(_) => {
-                    commit_group(store, &mut pending, &mut deliver);
+                    group.commit(store, &mut on_result);
                     set.join_next().await
                 }
-            }
+            },
         };
         let Some(joined) = joined else {
             break;
@@ -847,13 +856,7 @@ pub async fn run_checks(
             f.first = None;
             f.result = Err(format!("cannot restore the first response: {e}"));
         }
-        if !store.in_batch() {
-            match store.begin_batch() {
-                Ok(()) => batch_started = Instant::now(),
-                // Each check then commits on its own, as it would anyway.
-                Err(e) => tracing::debug!("no group commit: {e:#}"),
-            }
-        }
+        group.open(store);
         if f.first.is_none() {
             queue.done(&Fetcher::host_key(&watches[f.key].url));
         }
@@ -865,7 +868,7 @@ pub async fn run_checks(
                 } else {
                     Vec::new()
                 };
-                pending.push(r);
+                group.push(r);
                 for child in new_children {
                     let req = request(store, &child, true);
                     watches.push(child);
@@ -887,40 +890,78 @@ pub async fn run_checks(
             }
         }
     }
-    commit_group(store, &mut pending, &mut on_result);
+    group.commit(store, &mut on_result);
 }
 
 /// At most this many checks share one commit, and a result waits at most
 /// about this long for it (the transaction holds the archive's write lock).
-pub const BATCH: usize = 128;
-pub const BATCH_WINDOW: Duration = Duration::from_millis(100);
+const BATCH: usize = 128;
+const BATCH_WINDOW: Duration = Duration::from_millis(100);
 
 /// At most this many confirmations wait holding their first decision.
 const CARRIED_DECISIONS: usize = 1024;
 
-/// Commit the open group of checks and hand out their results. When the
-/// commit fails nothing of the group was kept, and each result says so.
-pub fn commit_group(
-    store: &mut Store,
-    pending: &mut Vec<CheckResult>,
-    deliver: &mut dyn FnMut(CheckResult),
-) {
-    let failed = store
-        .commit_batch()
-        .err()
-        .map(|e| format!("archive: {e:#}"));
-    for mut r in pending.drain(..) {
-        if let Some(e) = &failed {
-            r.outcome = Outcome::Error.as_str();
-            r.changes.clear();
-            r.summary = summarize(&[]);
-            r.significance = None;
-            r.alert = false;
-            r.version = None;
-            r.previous_version = None;
-            r.error = Some(e.clone());
+/// Group commit, for passes and the daemon: checks processed close
+/// together share one transaction (each in a savepoint of its own), and
+/// their results are handed out only once it is committed.
+pub struct GroupCommit {
+    pending: Vec<CheckResult>,
+    started: Instant,
+}
+
+impl Default for GroupCommit {
+    fn default() -> GroupCommit {
+        GroupCommit {
+            pending: Vec::new(),
+            started: Instant::now(),
         }
-        deliver(r);
+    }
+}
+
+impl GroupCommit {
+    /// Open a group, unless one is open, before processing a check.
+    pub fn open(&mut self, store: &mut Store) {
+        if !store.in_batch() {
+            match store.begin_batch() {
+                Ok(()) => self.started = Instant::now(),
+                // Each check then commits on its own, as it would anyway.
+                Err(e) => tracing::debug!("no group commit: {e:#}"),
+            }
+        }
+    }
+
+    /// A recorded check, handed out when the group is committed.
+    pub fn push(&mut self, r: CheckResult) {
+        self.pending.push(r);
+    }
+
+    /// How long the open group may still wait for more checks: `None`
+    /// without one, zero when it is due (full, or its time is up).
+    pub fn left(&self, store: &Store) -> Option<Duration> {
+        store.in_batch().then(|| {
+            if self.pending.len() >= BATCH {
+                Duration::ZERO
+            } else {
+                BATCH_WINDOW.saturating_sub(self.started.elapsed())
+            }
+        })
+    }
+
+    /// Commit the group and hand out its results. When the commit fails
+    /// nothing of the group was kept, and each result says so.
+    pub fn commit(&mut self, store: &mut Store, deliver: &mut dyn FnMut(CheckResult)) {
+        let failed = store
+            .commit_batch()
+            .err()
+            .map(|e| format!("archive: {e:#}"));
+        for mut r in self.pending.drain(..) {
+            if let Some(e) = &failed {
+                r.archive_failed(e.clone());
+                r.version = None;
+                r.previous_version = None;
+            }
+            deliver(r);
+        }
     }
 }
 

@@ -290,3 +290,15 @@ fn a_waiting_confirmation_is_held_compressed_and_restored_exactly() {
     u.unpack().unwrap();
     assert_eq!(u.response.body, body.as_bytes());
 }
+
+#[test]
+fn text_is_shown_unless_the_page_json_lacks_it() {
+    let json = r#"{"title":"Briefing","blocks":[{"text":"say \"hi\" to 10:31"}]}"#;
+    assert!(shown_in(Some(json), "10:31"));
+    assert!(!shown_in(Some(json), "Served by node 3"));
+    // Text JSON escapes cannot be looked up as is: taken as shown.
+    assert!(shown_in(Some(json), "say \"hi\""));
+    assert!(shown_in(Some(json), "tab\there"));
+    // An unknown page shows everything.
+    assert!(shown_in(None, "Served by node 3"));
+}

@@ -211,39 +211,20 @@ struct Daemon {
     notifiers: Vec<Notifier>,
     delivery: DeliveryOptions,
     /// Checks recorded in the open group commit, reported once committed.
-    pending: Vec<CheckResult>,
-    batch_started: std::time::Instant,
+    group: crate::check::GroupCommit,
 }
 
 impl Daemon {
-    /// Checks finishing close together share one commit (see
-    /// [`crate::check::run_checks`]).
-    fn open_batch(&mut self) {
-        if !self.store.in_batch() {
-            match self.store.begin_batch() {
-                Ok(()) => self.batch_started = std::time::Instant::now(),
-                Err(e) => tracing::debug!("no group commit: {e:#}"),
-            }
-        }
-    }
-
     /// Commit the open group, then log and count its checks (as errors
     /// when the commit failed: nothing of them was kept).
     fn commit_pending(&mut self) {
-        let metrics = self.metrics.clone();
-        crate::check::commit_group(&mut self.store, &mut self.pending, &mut |r| {
+        let metrics = &self.metrics;
+        self.group.commit(&mut self.store, &mut |r| {
             log_result(&r, r.duration_ms);
             if let Ok(mut m) = metrics.lock() {
                 m.record(&r, r.duration_ms);
             }
         });
-    }
-
-    /// How long the open group may still wait for more checks.
-    fn batch_left(&self) -> Option<Duration> {
-        self.store
-            .in_batch()
-            .then(|| crate::check::BATCH_WINDOW.saturating_sub(self.batch_started.elapsed()))
     }
 
     fn generation(&mut self) -> u64 {
@@ -351,7 +332,7 @@ impl Daemon {
             return; // removed by a reload while in flight
         };
         let watch = entry.watch.clone();
-        self.open_batch();
+        self.group.open(&mut self.store);
         match process(
             &mut self.store,
             &watch,
@@ -389,7 +370,7 @@ impl Daemon {
                     self.add_watches(vec![child], now);
                 }
                 // Logged and counted once committed.
-                self.pending.push(r);
+                self.group.push(r);
             }
         }
     }
@@ -595,8 +576,7 @@ pub async fn run(
         notifiers,
         delivery,
         opts: opts.clone(),
-        pending: Vec::new(),
-        batch_started: std::time::Instant::now(),
+        group: crate::check::GroupCommit::default(),
     };
     d.add_watches(watches, Utc::now());
     info!(watches = d.entries.len(), "redline is running");
@@ -607,9 +587,8 @@ pub async fn run(
     outbox.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         d.start_due();
-        if d.batch_left().is_some_and(|left| {
-            left.is_zero() || d.pending.len() >= crate::check::BATCH || d.set.is_empty()
-        }) {
+        let left = d.group.left(&d.store);
+        if left.is_some_and(|left| left.is_zero() || d.set.is_empty()) {
             d.commit_pending();
         }
         let sleep = d
@@ -618,7 +597,7 @@ pub async fn run(
             .map(|Reverse((at, _, _))| (*at - Utc::now()).to_std().unwrap_or(Duration::ZERO))
             .unwrap_or(Duration::from_secs(3600))
             .min(Duration::from_secs(3600))
-            .min(d.batch_left().unwrap_or(Duration::MAX));
+            .min(d.group.left(&d.store).unwrap_or(Duration::MAX));
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
             Some(joined) = d.set.join_next(), if !d.set.is_empty() => {
@@ -723,7 +702,7 @@ impl Daemon {
             done.ms,
         ) {
             // Logged once committed (stopping ends with a delivery round).
-            self.pending.push(r);
+            self.group.push(r);
         }
     }
 }
