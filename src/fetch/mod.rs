@@ -201,8 +201,15 @@ pub fn reach(url: &reqwest::Url) -> Reach {
 type RobotsCache = HashMap<String, (Instant, Arc<tokio::sync::OnceCell<Robots>>)>;
 
 const ROBOTS_TTL: Duration = Duration::from_secs(24 * 3600);
+
 /// A robots.txt that could not be read is asked for again after this.
 const ROBOTS_RETRY: Duration = Duration::from_secs(10 * 60);
+
+/// A status saying the server cannot answer now (5xx, 429): retried for a
+/// page, and for robots.txt a reason to fetch nothing yet.
+fn server_failing(status: u16) -> bool {
+    status == 429 || status >= 500
+}
 
 /// A number in 0..n that differs from call to call (jitter; no need for
 /// real randomness).
@@ -399,7 +406,7 @@ impl Fetcher {
                 self.attempt(req).await
             };
             let transient = match &result {
-                Ok(r) => r.status == 429 || r.status >= 500,
+                Ok(r) => server_failing(r.status),
                 Err(FetchError::Timeout(_)) => true,
                 Err(FetchError::Request(msg)) => {
                     let m = msg.to_ascii_lowercase();
@@ -468,7 +475,7 @@ impl Fetcher {
                     Ok(r) if r.status == 200 => Robots::parse(&String::from_utf8_lossy(&r.body)),
                     // The server failing to answer: assume complete
                     // disallow until it can (RFC 9309 2.3.1.4).
-                    Ok(r) if r.status == 429 || r.status >= 500 => {
+                    Ok(r) if server_failing(r.status) => {
                         Robots::unreachable(format!("HTTP {}", r.status))
                     }
                     // No robots.txt (4xx, RFC 9309 2.3.1.3): everything

@@ -414,15 +414,10 @@ impl Store {
 
     /// The page stored with a version (None for a gone version).
     pub fn page(&self, version: &Version) -> Result<Option<Page>> {
-        let hash: Option<String> = self
-            .conn
-            .prepare_cached("SELECT page_hash FROM versions WHERE id = ?1")?
-            .query_row([version.id], |r| r.get(0))?;
-        let Some(hash) = hash else {
+        let Some(json) = self.page_json(version)? else {
             return Ok(None);
         };
-        let bytes = self.blob(&hash)?;
-        let page = serde_json::from_slice(&bytes).with_context(|| {
+        let page = serde_json::from_str(&json).with_context(|| {
             format!("stored page of version {} is not readable", version.number)
         })?;
         Ok(Some(page))
@@ -521,28 +516,19 @@ impl Store {
         let mut url = String::new();
         let rows = stmt
             .query_map([wid], |r| {
-                Ok((
-                    CheckRow {
-                        checked_at: r.get(0)?,
-                        url: String::new(),
-                        outcome: r.get(1)?,
-                        http_status: r.get(2)?,
-                        version: r.get(3)?,
-                        error: r.get(4)?,
-                    },
-                    r.get::<_, Option<String>>(5)?,
-                ))
-            })?
-            .map(|row| {
-                row.map(|(mut c, u)| {
-                    // NULL: the same URL as the check before.
-                    if let Some(u) = u {
-                        url = u;
-                    }
-                    c.url = url.clone();
-                    c
+                // NULL: the same URL as the check before.
+                if let Some(u) = r.get::<_, Option<String>>(5)? {
+                    url = u;
+                }
+                Ok(CheckRow {
+                    checked_at: r.get(0)?,
+                    url: url.clone(),
+                    outcome: r.get(1)?,
+                    http_status: r.get(2)?,
+                    version: r.get(3)?,
+                    error: r.get(4)?,
                 })
-            })
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -1141,7 +1127,7 @@ fn utf8(bytes: Vec<u8>) -> String {
 }
 
 fn parse_headers(bytes: &[u8]) -> Vec<(String, String)> {
-    utf8(bytes.to_vec())
+    String::from_utf8_lossy(bytes)
         .split("\r\n")
         .filter_map(|l| l.split_once(": "))
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -1160,6 +1146,8 @@ mod codec {
     }
 
     pub const LEVEL: i32 = 3;
+    /// For a first capture against another page of the same site.
+    pub const SITE_LEVEL: i32 = 6;
 
     /// zstd parses a dictionary that starts with its dictionary magic
     /// number as a trained dictionary (and fails on anything else); the
@@ -1177,8 +1165,6 @@ mod codec {
             std::borrow::Cow::Borrowed(dict)
         }
     }
-    /// For a first capture against another page of the same site.
-    pub const SITE_LEVEL: i32 = 6;
 
     /// Compress `bytes`, against `dict` when given.
     pub fn compress(bytes: &[u8], dict: &[u8]) -> io::Result<Vec<u8>> {
@@ -1556,7 +1542,7 @@ fn record_in(tx: &Connection, rec: &CheckRecord, bases: &mut SiteBases) -> Resul
                         (None, None),
                     )?;
                     // Compressed against the previous body of this watch.
-                    let prev_body = last.as_ref().map(|l| l.1.clone());
+                    let prev_body = last.as_ref().map(|l| l.1.as_str());
                     // Noise-only variants are patches against the body of
                     // the current version.
                     let version_body: Option<String> = tx
@@ -1572,7 +1558,7 @@ fn record_in(tx: &Connection, rec: &CheckRecord, bases: &mut SiteBases) -> Resul
                         (&host, BlobKind::Body),
                         &resp.body,
                         body_hash.clone(),
-                        prev_body.as_deref(),
+                        prev_body,
                         (version_body.as_deref(), rec.body_patch),
                     )?;
                     tx.prepare_cached("INSERT INTO responses (watch_id, fetched_at, requested_url, final_url, redirects, status,
