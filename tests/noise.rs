@@ -45,12 +45,7 @@ fn visible_timestamps_are_learned_and_then_ignored() {
     assert_eq!(v["outcome"], "unchanged", "{v}");
     assert_eq!(page_hits(&env), 3, "one confirming re-fetch");
 
-    let out = env
-        .cmd()
-        .args(["show", "b", "--volatile"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = env.stdout(&["show", "b", "--volatile"]);
     assert!(
         text.contains("blocks starting “Page generated at …”"),
         "{text}"
@@ -107,20 +102,10 @@ fn a_confirmation_differing_only_invisibly_keeps_the_first_capture() {
     );
     // What was recorded is the first fetch, the one the page came from
     // (`{{SEQ}}` counts requests, this one included), not the confirmation.
-    let raw = env
-        .cmd()
-        .args(["show", "--raw", "b", "2"])
-        .output()
-        .unwrap();
-    let raw = String::from_utf8(raw.stdout).unwrap();
+    let raw = env.stdout(&["show", "--raw", "b", "2"]);
     assert!(raw.contains(&format!("nonce-{}'", before + 1)), "{raw}");
     // The footer line never reached the page: nothing was learned from it.
-    let out = env
-        .cmd()
-        .args(["show", "b", "--volatile"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = env.stdout(&["show", "b", "--volatile"]);
     assert!(!text.contains("Served by"), "{text}");
 }
 

@@ -18,29 +18,43 @@ fn resp(body: &[u8]) -> Response {
     }
 }
 
+/// A check record of `watch` with everything else at its plainest:
+/// tests override what they need with `..rec(...)`.
+fn rec<'a>(
+    watch: &'a str,
+    url: &'a str,
+    response: Option<&'a Response>,
+    new_version: Option<NewVersion<'a>>,
+) -> CheckRecord<'a> {
+    CheckRecord {
+        watch,
+        url,
+        checked_at: "2026-11-29T10:00:00.000Z",
+        duration_ms: 1,
+        outcome: if new_version.is_some() {
+            Outcome::Changed
+        } else {
+            Outcome::Unchanged
+        },
+        response,
+        http_status: response.map(|r| r.status),
+        new_version,
+        rules: "r",
+        base_version_id: None,
+        changes: &[],
+        summary: "",
+        significance: None,
+        error: None,
+        alerts: &[],
+        body_patch: None,
+    }
+}
+
 fn record(store: &mut Store, r: &Response, page: Option<&Page>) -> Recorded {
     store
         .record(&CheckRecord {
-            watch: "w",
-            url: "http://x/",
-            checked_at: "2026-11-29T10:00:00.000Z",
             duration_ms: 5,
-            outcome: if page.is_some() {
-                Outcome::Changed
-            } else {
-                Outcome::Unchanged
-            },
-            response: Some(r),
-            http_status: Some(r.status),
-            new_version: page.map(NewVersion::Page),
-            rules: "r",
-            base_version_id: None,
-            changes: &[],
-            summary: "",
-            significance: None,
-            error: None,
-            alerts: &[],
-            body_patch: None,
+            ..rec("w", "http://x/", Some(r), page.map(NewVersion::Page))
         })
         .unwrap()
 }
@@ -131,25 +145,14 @@ fn newer_schema_is_refused() {
 fn a_failed_transaction_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("a.db")).unwrap();
-    let err = store.record(&CheckRecord {
-        watch: "w",
-        url: "http://x/",
-        checked_at: "t",
-        duration_ms: 0,
-        outcome: Outcome::Changed,
-        response: None,
-        http_status: None,
-        new_version: Some(NewVersion::Gone),
-        rules: "",
-        base_version_id: None,
-        changes: &[],
-        summary: "",
-        significance: None,
-        error: None,
-        alerts: &[],
-        body_patch: None,
-    });
-    assert!(err.is_err());
+    // A new version without a response cannot be recorded.
+    let err = store
+        .record(&rec("w", "http://x/", None, Some(NewVersion::Gone)))
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("a new version needs a response"),
+        "{err:#}"
+    );
     let n: i64 = store
         .conn
         .query_row("SELECT count(*) FROM watches", [], |r| r.get(0))
@@ -170,25 +173,13 @@ fn a_group_commit_keeps_each_check_atomic_and_nothing_before_commit() {
     assert!(store.in_batch());
     record(&mut store, &resp(b"one"), Some(&page));
     // A check that fails inside the group takes only its own rows back.
-    let failed = store.record(&CheckRecord {
-        watch: "other",
-        url: "http://y/",
-        checked_at: "t",
-        duration_ms: 0,
-        outcome: Outcome::Changed,
-        response: None,
-        http_status: None,
-        new_version: Some(NewVersion::Gone),
-        rules: "",
-        base_version_id: None,
-        changes: &[],
-        summary: "",
-        significance: None,
-        error: None,
-        alerts: &[],
-        body_patch: None,
-    });
-    assert!(failed.is_err());
+    let failed = store
+        .record(&rec("other", "http://y/", None, Some(NewVersion::Gone)))
+        .unwrap_err();
+    assert!(
+        format!("{failed:#}").contains("a new version needs a response"),
+        "{failed:#}"
+    );
     record(&mut store, &resp(b"two"), None);
     // Another connection sees nothing of the group before the commit.
     let count = |table: &str| -> i64 {
@@ -224,26 +215,7 @@ fn a_check_row_repeats_the_url_only_when_it_changed() {
         "http://y/",
         "http://x/",
     ] {
-        store
-            .record(&CheckRecord {
-                watch: "w",
-                url,
-                checked_at: "2026-11-29T10:00:00.000Z",
-                duration_ms: 1,
-                outcome: Outcome::Unchanged,
-                response: Some(&r),
-                http_status: Some(200),
-                new_version: None,
-                rules: "r",
-                base_version_id: None,
-                changes: &[],
-                summary: "",
-                significance: None,
-                error: None,
-                alerts: &[],
-                body_patch: None,
-            })
-            .unwrap();
+        store.record(&rec("w", url, Some(&r), None)).unwrap();
     }
     let urls: Vec<String> = store
         .checks("w")
@@ -310,24 +282,7 @@ fn first_captures_compress_against_the_site_and_later_versions_against_their_own
         };
         let page = Page::default();
         store
-            .record(&CheckRecord {
-                watch,
-                url,
-                checked_at: "2026-11-29T10:00:00.000Z",
-                duration_ms: 1,
-                outcome: Outcome::Changed,
-                response: Some(&r),
-                http_status: Some(200),
-                new_version: Some(NewVersion::Page(&page)),
-                rules: "r",
-                base_version_id: None,
-                changes: &[],
-                summary: "",
-                significance: None,
-                error: None,
-                alerts: &[],
-                body_patch: None,
-            })
+            .record(&rec(watch, url, Some(&r), Some(NewVersion::Page(&page))))
             .unwrap();
         sha256_hex(&r.body)
     };
@@ -413,22 +368,11 @@ fn reports_can_be_marked_seen() {
         let r = resp(format!("body {i}").as_bytes());
         store
             .record(&CheckRecord {
-                watch: "w",
-                url: "http://x/",
                 checked_at: at,
-                duration_ms: 1,
-                outcome: Outcome::Changed,
-                response: Some(&r),
-                http_status: Some(200),
-                new_version: Some(NewVersion::Gone),
-                rules: "r",
-                base_version_id: None,
                 changes: &changes,
                 summary: "page gone",
                 significance: Some("major"),
-                error: None,
-                alerts: &[],
-                body_patch: None,
+                ..rec("w", "http://x/", Some(&r), Some(NewVersion::Gone))
             })
             .unwrap();
     }
@@ -547,22 +491,9 @@ fn version_at(store: &mut Store, n: usize, at: &str) {
     let r = resp(&body);
     store
         .record(&CheckRecord {
-            watch: "w",
-            url: "http://x/",
             checked_at: at,
             duration_ms: 5,
-            outcome: Outcome::Changed,
-            response: Some(&r),
-            http_status: Some(200),
-            new_version: Some(NewVersion::Page(&page)),
-            rules: "r",
-            base_version_id: None,
-            changes: &[],
-            summary: "",
-            significance: None,
-            error: None,
-            alerts: &[],
-            body_patch: None,
+            ..rec("w", "http://x/", Some(&r), Some(NewVersion::Page(&page)))
         })
         .unwrap();
 }

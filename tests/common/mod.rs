@@ -49,6 +49,12 @@ impl Env {
         c
     }
 
+    /// What `redline ARGS…` prints on stdout.
+    pub fn stdout(&self, args: &[&str]) -> String {
+        let out = self.cmd().args(args).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     /// `redline check --json [names]`: one parsed object per line, with the
     /// assertion that stdout holds nothing else.
     pub fn check(&self, names: &[&str]) -> Vec<Value> {
