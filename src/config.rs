@@ -916,7 +916,6 @@ pub fn name_from_url(url: &str) -> String {
     out.trim_matches('-').to_string()
 }
 
-/// 1-based line and column of a byte offset.
 /// Where each line of a file starts, for turning many offsets into line
 /// numbers without rescanning the file each time.
 struct LineIndex(Vec<usize>);
@@ -934,6 +933,7 @@ impl LineIndex {
     }
 }
 
+/// 1-based line and column of a byte offset.
 fn line_col(src: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(src.len());
     let before = &src[..src.floor_char_boundary(offset)];
