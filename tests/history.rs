@@ -459,17 +459,17 @@ fn verify_passes_on_a_sound_archive_and_catches_a_corrupted_blob() {
     // Corrupt one stored body behind redline's back.
     {
         let conn = rusqlite::Connection::open(&env.db).unwrap();
-        let hash: String = conn
+        let blob: i64 = conn
             .query_row(
-                "SELECT body_hash FROM responses ORDER BY id LIMIT 1",
+                "SELECT body_blob FROM responses ORDER BY id LIMIT 1",
                 [],
                 |r| r.get(0),
             )
             .unwrap();
         let fake = zstd::bulk::compress(b"<p>tampered</p>", 3).unwrap();
         conn.execute(
-            "UPDATE blobs SET data = ?1, size = 15 WHERE hash = ?2",
-            rusqlite::params![fake, hash],
+            "UPDATE blobs SET data = ?1, size = 15 WHERE id = ?2",
+            rusqlite::params![fake, blob],
         )
         .unwrap();
     }

@@ -10,7 +10,7 @@ mod schema;
 
 pub use retention::{GcStats, Pruned};
 
-use crate::extract::sha256_hex;
+use crate::extract::{hex, sha256};
 use crate::model::{Change, Hop, Page, Response};
 use crate::volatile::VolatileRule;
 use anyhow::{Context, Result, anyhow, bail};
@@ -220,8 +220,8 @@ pub struct Store {
     site_bases: SiteBases,
 }
 
-/// (host, kind) → hash of a whole blob of that site and kind.
-type SiteBases = HashMap<(String, BlobKind), String>;
+/// (host, kind) → id of a whole blob of that site and kind.
+type SiteBases = HashMap<(String, BlobKind), i64>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum BlobKind {
@@ -238,7 +238,7 @@ pub fn default_path() -> PathBuf {
         .join("archive.db")
 }
 
-const VERSION_COLS: &str = "v.id, v.number, v.created_at, v.status, v.gone, r.requested_url, r.final_url, v.rules, v.response_id,
+const VERSION_COLS: &str = "v.id, v.number, v.created_at, v.status, v.gone, r.requested_url, coalesce(r.final_url, r.requested_url), v.rules, v.response_id,
      (SELECT summary FROM reports WHERE reports.version_id = v.id ORDER BY id DESC LIMIT 1), r.source";
 
 fn version_row(row: &rusqlite::Row) -> rusqlite::Result<Version> {
@@ -425,35 +425,38 @@ impl Store {
 
     /// The stored page of a version as its JSON text (cheap to search).
     pub fn page_json(&self, version: &Version) -> Result<Option<String>> {
-        let hash: Option<String> = self
+        let blob: Option<i64> = self
             .conn
-            .prepare_cached("SELECT page_hash FROM versions WHERE id = ?1")?
+            .prepare_cached("SELECT page_blob FROM versions WHERE id = ?1")?
             .query_row([version.id], |r| r.get(0))?;
-        match hash {
-            Some(h) => Ok(Some(utf8(self.blob(&h)?))),
+        match blob {
+            Some(id) => Ok(Some(utf8(self.blob(id)?))),
             None => Ok(None),
         }
     }
 
     /// The raw response (headers and body as received) behind a version.
     pub fn raw_response(&self, response_id: i64) -> Result<RawResponse> {
-        let (fetched_at, requested_url, final_url, redirects, status, headers_hash, body_hash, elapsed_ms): (
+        let (fetched_at, requested_url, final_url, redirects, status, headers_blob, body_blob, elapsed_ms): (
             String,
             String,
             String,
-            String,
+            Option<String>,
             u16,
-            String,
-            String,
             i64,
-        ) = self.conn.prepare_cached("SELECT fetched_at, requested_url, final_url, redirects, status, headers_hash, body_hash, elapsed_ms
+            i64,
+            i64,
+        ) = self.conn.prepare_cached("SELECT fetched_at, requested_url, coalesce(final_url, requested_url), redirects, status,
+                    headers_blob, body_blob, elapsed_ms
              FROM responses WHERE id = ?1")?.query_row(
             [response_id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
         )?;
-        let headers = parse_headers(&self.blob(&headers_hash)?);
-        let body = self.blob(&body_hash)?;
-        let redirects: Vec<Hop> = serde_json::from_str(&redirects).unwrap_or_default();
+        let headers = parse_headers(&self.blob(headers_blob)?);
+        let body = self.blob(body_blob)?;
+        let redirects: Vec<Hop> = redirects
+            .and_then(|r| serde_json::from_str(&r).ok())
+            .unwrap_or_default();
         Ok(RawResponse {
             response: Response {
                 requested_url,
@@ -474,18 +477,18 @@ impl Store {
         &self,
         response_id: i64,
     ) -> Result<(u16, Option<String>, std::rc::Rc<Vec<u8>>)> {
-        let (status, headers_hash, body_hash): (u16, String, String) = self
+        let (status, headers_blob, body_blob): (u16, i64, i64) = self
             .conn
-            .prepare_cached("SELECT status, headers_hash, body_hash FROM responses WHERE id = ?1")?
+            .prepare_cached("SELECT status, headers_blob, body_blob FROM responses WHERE id = ?1")?
             .query_row([response_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        let content_type = parse_headers(&read_blob_shared(&self.conn, &headers_hash)?)
+        let content_type = parse_headers(&read_blob_shared(&self.conn, headers_blob)?)
             .into_iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
             .map(|(_, v)| v);
         Ok((
             status,
             content_type,
-            read_blob_shared(&self.conn, &body_hash)?,
+            read_blob_shared(&self.conn, body_blob)?,
         ))
     }
 
@@ -795,17 +798,16 @@ impl Store {
             }
         }
         // Who refers to each blob.
-        let mut refs: std::collections::HashMap<String, Vec<String>> =
-            std::collections::HashMap::new();
+        let mut refs: HashMap<i64, Vec<String>> = HashMap::new();
         let mut stmt = self.conn.prepare_cached(
-            "SELECT r.id, w.name, r.headers_hash, r.body_hash FROM responses r JOIN watches w ON w.id = r.watch_id",
+            "SELECT r.id, w.name, r.headers_blob, r.body_blob FROM responses r JOIN watches w ON w.id = r.watch_id",
         )?;
         for row in stmt.query_map([], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
             ))
         })? {
             let (id, watch, headers, body) = row?;
@@ -817,13 +819,13 @@ impl Store {
                 .push(format!("body of response {id} ({watch})"));
         }
         let mut stmt = self.conn.prepare_cached(
-            "SELECT v.number, w.name, v.page_hash FROM versions v JOIN watches w ON w.id = v.watch_id WHERE v.page_hash IS NOT NULL",
+            "SELECT v.number, w.name, v.page_blob FROM versions v JOIN watches w ON w.id = v.watch_id WHERE v.page_blob IS NOT NULL",
         )?;
         for row in stmt.query_map([], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
+                r.get::<_, i64>(2)?,
             ))
         })? {
             let (n, watch, page) = row?;
@@ -834,31 +836,33 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare("SELECT hash, base FROM blobs WHERE base IS NOT NULL")?;
-        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        for row in stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))? {
             let (hash, base) = row?;
             refs.entry(base)
                 .or_default()
-                .push(format!("base of blob {}", &hash[..12]));
+                .push(format!("base of blob {}", &hex(&hash)[..12]));
         }
         let mut seen = std::collections::HashSet::new();
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT hash, size, refs FROM blobs")?;
+            .prepare_cached("SELECT id, hash, size, refs FROM blobs")?;
         let rows = stmt.query_map([], |r| {
             Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
                 r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
             ))
         })?;
         for row in rows {
-            let (hash, size, count) = row?;
+            let (id, stored, size, count) = row?;
+            let hash = hex(&stored);
             let users = refs
-                .get(&hash)
+                .get(&id)
                 .map(|v| v.join(", "))
                 .unwrap_or_else(|| "nothing".into());
-            seen.insert(hash.clone());
-            let raw = read_blob_uncached(&self.conn, &hash);
+            seen.insert(id);
+            let raw = read_blob_uncached(&self.conn, id);
             match raw {
                 Err(e) => problems.push(format!(
                     "blob {hash} (used by {users}): cannot be read: {e:#}"
@@ -870,24 +874,24 @@ impl Store {
                             raw.len()
                         ));
                     }
-                    if sha256_hex(&raw) != hash {
+                    if sha256(&raw)[..] != stored[..] {
                         problems.push(format!(
                             "blob {hash} (used by {users}): content does not match its hash"
                         ));
                     }
                 }
             }
-            let actual = refs.get(&hash).map_or(0, Vec::len) as i64;
+            let actual = refs.get(&id).map_or(0, Vec::len) as i64;
             if actual != count {
                 problems.push(format!(
                     "blob {hash}: reference count {count}, but {actual} references ({users})"
                 ));
             }
         }
-        for (hash, users) in &refs {
-            if !seen.contains(hash) {
+        for (id, users) in &refs {
+            if !seen.contains(id) {
                 problems.push(format!(
-                    "missing blob {hash}, needed by {}",
+                    "missing blob #{id}, needed by {}",
                     users.join(", ")
                 ));
             }
@@ -919,19 +923,19 @@ impl Store {
         let tx = self.conn.savepoint()?;
         let mut from = std::collections::BTreeSet::new();
         for (number, page) in pages {
-            let (old_hash, old_rules): (Option<String>, String) = tx
+            let (old_blob, old_rules): (Option<i64>, String) = tx
                 .prepare_cached(
-                    "SELECT page_hash, rules FROM versions WHERE watch_id = +?1 AND number = ?2",
+                    "SELECT page_blob, rules FROM versions WHERE watch_id = +?1 AND number = ?2",
                 )?
                 .query_row(params![wid, number], |r| Ok((r.get(0)?, r.get(1)?)))?;
             from.insert(old_rules);
-            let new_hash = put_blob(&tx, &serde_json::to_vec(page)?, Base::None)?;
-            if let Some(old) = old_hash {
-                tx.prepare_cached("UPDATE blobs SET refs = refs - 1 WHERE hash = ?1")?
-                    .execute([&old])?;
+            let new_blob = put_blob(&tx, &serde_json::to_vec(page)?, Base::None)?;
+            if let Some(old) = old_blob {
+                tx.prepare_cached("UPDATE blobs SET refs = refs - 1 WHERE id = ?1")?
+                    .execute([old])?;
             }
-            tx.prepare_cached("UPDATE versions SET page_hash = ?1, rules = ?2 WHERE watch_id = ?3 AND number = ?4")?.execute(
-                params![new_hash, rules, wid, number],
+            tx.prepare_cached("UPDATE versions SET page_blob = ?1, rules = ?2 WHERE watch_id = ?3 AND number = ?4")?.execute(
+                params![new_blob, rules, wid, number],
             )?;
         }
         tx.prepare_cached("INSERT INTO reprocessed (watch_id, at, from_rules, to_rules, versions) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(
@@ -961,8 +965,8 @@ impl Store {
         Ok(rows)
     }
 
-    fn blob(&self, hash: &str) -> Result<Vec<u8>> {
-        read_blob(&self.conn, hash)
+    fn blob(&self, id: i64) -> Result<Vec<u8>> {
+        read_blob(&self.conn, id)
     }
 
     /// Start a group commit: the checks recorded until [`Store::commit_batch`]
@@ -1203,38 +1207,47 @@ mod codec {
 }
 
 thread_local! {
-    /// The last few blobs read (content-addressed, so never stale): a
-    /// check reads its version's body for the cheap comparison and again
-    /// as the base of what it stores.
-    static RECENT: std::cell::RefCell<Vec<(String, std::rc::Rc<Vec<u8>>)>> =
+    /// The last few blobs read, by hash (an id may name another blob once
+    /// one is deleted or a transaction rolled back, and this cache serves
+    /// any archive the thread opens): a check reads its version's body for
+    /// the cheap comparison and again as the base of what it stores.
+    static RECENT: std::cell::RefCell<Vec<(Sha256, std::rc::Rc<Vec<u8>>)>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
+
+/// A blob's address.
+type Sha256 = [u8; 32];
 
 /// How many blobs [`RECENT`] keeps (each at most 1 MB).
 const RECENT_BLOBS: usize = 8;
 
 /// A blob's bytes, whatever its codec (following its base for deltas).
-fn read_blob(conn: &Connection, hash: &str) -> Result<Vec<u8>> {
-    Ok(read_blob_shared(conn, hash)?.as_ref().clone())
+fn read_blob(conn: &Connection, id: i64) -> Result<Vec<u8>> {
+    Ok(read_blob_shared(conn, id)?.as_ref().clone())
 }
 
-fn read_blob_shared(conn: &Connection, hash: &str) -> Result<std::rc::Rc<Vec<u8>>> {
-    read_blob_at(conn, hash, 0)
+fn read_blob_shared(conn: &Connection, id: i64) -> Result<std::rc::Rc<Vec<u8>>> {
+    read_blob_at(conn, id, 0)
 }
 
 /// Longest chain of bases followed when reading (stored chains are at most
 /// four blobs long; the bound only guards a damaged archive).
 const MAX_CHAIN: usize = 6;
 
-fn read_blob_at(conn: &Connection, hash: &str, level: usize) -> Result<std::rc::Rc<Vec<u8>>> {
+fn read_blob_at(conn: &Connection, id: i64, level: usize) -> Result<std::rc::Rc<Vec<u8>>> {
     if level > MAX_CHAIN {
-        bail!("blob {hash}: chain of bases too long (a damaged archive?)");
+        bail!("blob #{id}: chain of bases too long (a damaged archive?)");
     }
+    let hash: Sha256 = conn
+        .prepare_cached("SELECT hash FROM blobs WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| anyhow!("blob #{id} is missing from the archive"))?;
     // Least recently used first: a site's base blob, read on behalf of
     // every page of the site, stays.
     if let Some(hit) = RECENT.with(|r| {
         let mut r = r.borrow_mut();
-        let i = r.iter().position(|(h, _)| h == hash)?;
+        let i = r.iter().position(|(h, _)| *h == hash)?;
         let entry = r.remove(i);
         let bytes = entry.1.clone();
         r.push(entry);
@@ -1242,67 +1255,96 @@ fn read_blob_at(conn: &Connection, hash: &str, level: usize) -> Result<std::rc::
     }) {
         return Ok(hit);
     }
-    let bytes = std::rc::Rc::new(read_blob_chained(conn, hash, level)?);
+    let bytes = std::rc::Rc::new(read_blob_chained(conn, id, level)?);
     if bytes.len() <= 1 << 20 {
         RECENT.with(|r| {
             let mut r = r.borrow_mut();
             if r.len() >= RECENT_BLOBS {
                 r.remove(0);
             }
-            r.push((hash.to_string(), bytes.clone()));
+            r.push((hash, bytes.clone()));
         });
     }
     Ok(bytes)
 }
 
-fn read_blob_uncached(conn: &Connection, hash: &str) -> Result<Vec<u8>> {
-    read_blob_chained(conn, hash, 0)
+fn read_blob_uncached(conn: &Connection, id: i64) -> Result<Vec<u8>> {
+    read_blob_chained(conn, id, 0)
 }
 
-fn read_blob_chained(conn: &Connection, hash: &str, level: usize) -> Result<Vec<u8>> {
-    let (size, codec, data, base): (i64, String, Vec<u8>, Option<String>) = conn
-        .prepare_cached("SELECT size, codec, data, base FROM blobs WHERE hash = ?1")?
-        .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+/// How a blob's data is encoded (`blobs.codec`).
+const ZSTD: i64 = 0;
+/// zstd with the `base` blob as dictionary.
+const ZSTD_DICT: i64 = 1;
+/// A token patch (zstd) against the `base` blob.
+const PATCH: i64 = 2;
+
+fn read_blob_chained(conn: &Connection, id: i64, level: usize) -> Result<Vec<u8>> {
+    let (size, codec, data, base, hash): (i64, i64, Vec<u8>, Option<i64>, Vec<u8>) = conn
+        .prepare_cached("SELECT size, codec, data, base, hash FROM blobs WHERE id = ?1")?
+        .query_row([id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .optional()?
-        .ok_or_else(|| anyhow!("blob {hash} is missing from the archive"))?;
+        .ok_or_else(|| anyhow!("blob #{id} is missing from the archive"))?;
     let size = usize::try_from(size).unwrap_or(0);
-    match (codec.as_str(), base) {
-        ("zstd", _) => codec::decompress(&data, size, &[])
-            .with_context(|| format!("blob {hash} does not decompress")),
-        ("zstd-dict", Some(base)) => {
-            let dict = read_blob_at(conn, &base, level + 1)
-                .with_context(|| format!("base of blob {hash}"))?;
-            codec::decompress(&data, size, &dict)
-                .with_context(|| format!("blob {hash} does not decompress against its base {base}"))
+    let name = || hex(&hash);
+    let base_name = |b: i64| -> String {
+        conn.query_row("SELECT hash FROM blobs WHERE id = ?1", [b], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })
+        .map(|h| hex(&h))
+        .unwrap_or_else(|_| format!("#{b}"))
+    };
+    match (codec, base) {
+        (ZSTD, _) => codec::decompress(&data, size, &[])
+            .with_context(|| format!("blob {} does not decompress", name())),
+        (ZSTD_DICT, Some(base)) => {
+            let dict = read_blob_at(conn, base, level + 1)
+                .with_context(|| format!("base of blob {}", name()))?;
+            codec::decompress(&data, size, &dict).with_context(|| {
+                format!(
+                    "blob {} does not decompress against its base {}",
+                    name(),
+                    base_name(base)
+                )
+            })
         }
-        ("patch", Some(base)) => {
-            let old = read_blob_at(conn, &base, level + 1)
-                .with_context(|| format!("base of blob {hash}"))?;
+        (PATCH, Some(base)) => {
+            let old = read_blob_at(conn, base, level + 1)
+                .with_context(|| format!("base of blob {}", name()))?;
             let patch = codec::decompress(&data, size.saturating_add(1 << 20), &[])
-                .with_context(|| format!("blob {hash} does not decompress"))?;
-            crate::extract::quick::apply_patch(&old, &patch)
-                .ok_or_else(|| anyhow!("blob {hash} is a patch that does not fit its base {base}"))
+                .with_context(|| format!("blob {} does not decompress", name()))?;
+            crate::extract::quick::apply_patch(&old, &patch).ok_or_else(|| {
+                anyhow!(
+                    "blob {} is a patch that does not fit its base {}",
+                    name(),
+                    base_name(base)
+                )
+            })
         }
-        (other, _) => bail!("blob {hash} has unknown codec {other}"),
+        (ZSTD_DICT | PATCH, None) => bail!("blob {} lacks the base it was stored against", name()),
+        (other, _) => bail!("blob {} has unknown codec {other}", name()),
     }
 }
 
 /// What a new blob may be compressed against.
 #[derive(Debug, Clone, Copy)]
-enum Base<'a> {
+enum Base {
     None,
     /// The same watch's previous blob of this kind: taken when clearly
     /// smaller than alone (otherwise this blob starts a new chain).
-    Own(&'a str),
+    Own(i64),
     /// A blob of the same kind from another page of the same site: taken
     /// whenever smaller.
-    Site(&'a str),
+    Site(i64),
 }
 
 /// Store `bytes` once under their hash and count one more reference,
 /// compressed against `base` when that pays (see [`put_hashed_blob`]).
-fn put_blob(tx: &Connection, bytes: &[u8], base: Base) -> Result<String> {
-    put_hashed_blob(tx, bytes, sha256_hex(bytes), base, None, None)
+/// Returns the blob's id.
+fn put_blob(tx: &Connection, bytes: &[u8], base: Base) -> Result<i64> {
+    put_hashed_blob(tx, bytes, &sha256(bytes), base, None, None)
 }
 
 /// [`put_blob`] for bytes whose hash is already known (hashing a body
@@ -1317,24 +1359,40 @@ fn put_blob(tx: &Connection, bytes: &[u8], base: Base) -> Result<String> {
 fn put_hashed_blob(
     tx: &Connection,
     bytes: &[u8],
-    hash: String,
+    hash: &Sha256,
     base: Base,
-    patch_base: Option<&str>,
+    patch_base: Option<i64>,
     known_patch: Option<&[u8]>,
-) -> Result<String> {
-    let exists: bool = tx
-        .prepare_cached("SELECT 1 FROM blobs WHERE hash = ?1")?
-        .query_row([&hash], |_| Ok(true))
-        .optional()?
-        .unwrap_or(false);
-    if exists {
-        tx.prepare_cached("UPDATE blobs SET refs = refs + 1 WHERE hash = ?1")?
-            .execute([&hash])?;
-        return Ok(hash);
+) -> Result<i64> {
+    let existing: Option<i64> = tx
+        .prepare_cached("SELECT id FROM blobs WHERE hash = ?1")?
+        .query_row([&hash[..]], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = existing {
+        add_ref(tx, id)?;
+        return Ok(id);
     }
+    let insert = |codec: i64, data: &[u8], base: Option<(i64, i64)>| -> Result<i64> {
+        tx.prepare_cached(
+            "INSERT INTO blobs (hash, size, codec, data, refs, base, depth) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6)",
+        )?
+        .execute(params![
+            &hash[..],
+            bytes.len() as i64,
+            codec,
+            data,
+            base.map(|b| b.0),
+            base.map_or(0, |b| b.1)
+        ])?;
+        let id = tx.last_insert_rowid();
+        if let Some((b, _)) = base {
+            add_ref(tx, b)?;
+        }
+        Ok(id)
+    };
     // A patch against the current version's body: reading it takes that
     // body (at most three decompressions) and applying the patch.
-    if let Some(pb) = patch_base.filter(|pb| *pb != hash)
+    if let Some(pb) = patch_base
         && let Some((depth, _)) = depth_of(tx, pb)?
         && depth <= 2
     {
@@ -1344,14 +1402,7 @@ fn put_hashed_blob(
             .filter(|p| crate::extract::quick::apply_patch(&old, p).as_deref() == Some(bytes))
             .map(<[u8]>::to_vec);
         if let Some(p) = made.or_else(|| crate::extract::quick::patch(&old, bytes)) {
-            let data = codec::compress(&p, &[])?;
-            tx.prepare_cached(
-                "INSERT INTO blobs (hash, size, codec, data, refs, base, depth) VALUES (?1, ?2, 'patch', ?3, 1, ?4, ?5)",
-            )?
-            .execute(params![hash, bytes.len() as i64, data, pb, depth + 1])?;
-            tx.prepare_cached("UPDATE blobs SET refs = refs + 1 WHERE hash = ?1")?
-                .execute([pb])?;
-            return Ok(hash);
+            return insert(PATCH, &codec::compress(&p, &[])?, Some((pb, depth + 1)));
         }
     }
     let (given, own) = match base {
@@ -1359,14 +1410,14 @@ fn put_hashed_blob(
         Base::Site(b) => (Some(b), false),
         Base::None => (None, false),
     };
-    let dict = match given.filter(|b| *b != hash) {
-        Some(b) => dictionary_for(tx, b)?.filter(|(d, _)| *d != hash),
+    let dict = match given {
+        Some(b) => dictionary_for(tx, b)?,
         None => None,
     };
     let mut plain = None;
     let delta = match dict {
         Some((d, depth)) => {
-            let dict = read_blob_shared(tx, &d)?;
+            let dict = read_blob_shared(tx, d)?;
             // Another page of the site shares markup and boilerplate, not
             // whole stretches: a higher level finds the shorter matches.
             let level = if own { codec::LEVEL } else { codec::SITE_LEVEL };
@@ -1390,46 +1441,42 @@ fn put_hashed_blob(
         None => None,
     };
     match delta {
-        Some((data, b, depth)) => {
-            tx.prepare_cached(
-                "INSERT INTO blobs (hash, size, codec, data, refs, base, depth) VALUES (?1, ?2, 'zstd-dict', ?3, 1, ?4, ?5)",
-            )?
-            .execute(params![hash, bytes.len() as i64, data, b, depth])?;
-            tx.prepare_cached("UPDATE blobs SET refs = refs + 1 WHERE hash = ?1")?
-                .execute([&b])?;
-        }
+        Some((data, b, depth)) => insert(ZSTD_DICT, &data, Some((b, depth))),
         None => {
             let plain = match plain {
                 Some(p) => p,
                 None => codec::compress(bytes, &[])?,
             };
-            tx.prepare_cached(
-                "INSERT INTO blobs (hash, size, codec, data, refs) VALUES (?1, ?2, 'zstd', ?3, 1)",
-            )?
-            .execute(params![hash, bytes.len() as i64, plain])?;
+            insert(ZSTD, &plain, None)
         }
     }
-    Ok(hash)
+}
+
+/// One more reference to a blob.
+fn add_ref(tx: &Connection, id: i64) -> Result<()> {
+    tx.prepare_cached("UPDATE blobs SET refs = refs + 1 WHERE id = ?1")?
+        .execute([id])?;
+    Ok(())
 }
 
 /// A blob's depth (how many blobs reading it decompresses first) and base.
-fn depth_of(tx: &Connection, hash: &str) -> Result<Option<(i64, Option<String>)>> {
+fn depth_of(tx: &Connection, id: i64) -> Result<Option<(i64, Option<i64>)>> {
     Ok(tx
-        .prepare_cached("SELECT depth, base FROM blobs WHERE hash = ?1")?
-        .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?)))
+        .prepare_cached("SELECT depth, base FROM blobs WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?)
 }
 
-/// The dictionary for a blob following `hash`, with its depth: `hash`
-/// itself when it is whole or one step from whole, else the nearest blob
-/// of its chain that is. A watch's versions are then compressed against
-/// an earlier version of the same page, never more than three blobs deep.
-fn dictionary_for(tx: &Connection, hash: &str) -> Result<Option<(String, i64)>> {
-    let mut h = hash.to_string();
+/// The dictionary for a blob following `id`, with its depth: `id` itself
+/// when it is whole or one step from whole, else the nearest blob of its
+/// chain that is. A watch's versions are then compressed against an
+/// earlier version of the same page, never more than three blobs deep.
+fn dictionary_for(tx: &Connection, id: i64) -> Result<Option<(i64, i64)>> {
+    let mut b = id;
     for _ in 0..MAX_CHAIN {
-        match depth_of(tx, &h)? {
-            Some((depth, _)) if depth <= 1 => return Ok(Some((h, depth))),
-            Some((_, Some(b))) => h = b,
+        match depth_of(tx, b)? {
+            Some((depth, _)) if depth <= 1 => return Ok(Some((b, depth))),
+            Some((_, Some(next))) => b = next,
             _ => return Ok(None),
         }
     }
@@ -1444,25 +1491,25 @@ fn put_site_blob(
     bases: &mut SiteBases,
     (host, kind): (&str, BlobKind),
     bytes: &[u8],
-    hash: String,
-    own: Option<&str>,
-    patch: (Option<&str>, Option<&[u8]>),
-) -> Result<String> {
+    hash: &Sha256,
+    own: Option<i64>,
+    patch: (Option<i64>, Option<&[u8]>),
+) -> Result<i64> {
     let key = (host.to_string(), kind);
-    let site = bases.get(&key).cloned();
-    let base = match (own, site.as_deref()) {
+    let site = bases.get(&key).copied();
+    let base = match (own, site) {
         (Some(o), _) => Base::Own(o),
         (None, Some(s)) => Base::Site(s),
         (None, None) => Base::None,
     };
-    let hash = put_hashed_blob(tx, bytes, hash, base, patch.0, patch.1)?;
+    let id = put_hashed_blob(tx, bytes, hash, base, patch.0, patch.1)?;
     if site.is_none()
         && !host.is_empty()
-        && let Some((0, _)) = depth_of(tx, &hash)?
+        && let Some((0, _)) = depth_of(tx, id)?
     {
-        bases.insert(key, hash.clone());
+        bases.insert(key, id);
     }
-    Ok(hash)
+    Ok(id)
 }
 
 fn record_in(tx: &Connection, rec: &CheckRecord, bases: &mut SiteBases) -> Result<Recorded> {
@@ -1490,22 +1537,25 @@ fn record_in(tx: &Connection, rec: &CheckRecord, bases: &mut SiteBases) -> Resul
     // The raw response, unless its body is the same as the last one kept.
     let response_id = match rec.response {
         Some(resp) => {
-            let body_hash = sha256_hex(&resp.body);
+            let body_hash = sha256(&resp.body);
             let etag = resp.header("etag");
             let last_modified = resp.header("last-modified");
             type Last = (
                 i64,
-                String,
+                Vec<u8>,
                 u16,
                 String,
                 Option<String>,
                 Option<String>,
-                String,
+                i64,
+                i64,
             );
             let last: Option<Last> = tx
                 .prepare_cached(
-                    "SELECT id, body_hash, status, final_url, etag, last_modified, headers_hash FROM responses
-                     WHERE watch_id = +?1 ORDER BY id DESC LIMIT 1",
+                    "SELECT r.id, b.hash, r.status, coalesce(r.final_url, r.requested_url), r.etag, r.last_modified,
+                            r.headers_blob, r.body_blob
+                     FROM responses r JOIN blobs b ON b.id = r.body_blob
+                     WHERE r.watch_id = +?1 ORDER BY r.id DESC LIMIT 1",
                 )?
                 .query_row([wid], |r| {
                     Ok((
@@ -1516,13 +1566,14 @@ fn record_in(tx: &Connection, rec: &CheckRecord, bases: &mut SiteBases) -> Resul
                         r.get(4)?,
                         r.get(5)?,
                         r.get(6)?,
+                        r.get(7)?,
                     ))
                 })
                 .optional()?;
             match last {
                 // The same response again: only the check row is new.
-                Some((id, h, status, final_url, e, lm, _))
-                    if h == body_hash
+                Some((id, h, status, final_url, e, lm, _, _))
+                    if h[..] == body_hash[..]
                         && status == resp.status
                         && final_url == resp.final_url
                         && e.as_deref() == etag
@@ -1532,47 +1583,52 @@ fn record_in(tx: &Connection, rec: &CheckRecord, bases: &mut SiteBases) -> Resul
                 }
                 _ => {
                     let headers = format_headers(&resp.headers);
-                    let headers_hash = put_site_blob(
+                    let headers_blob = put_site_blob(
                         tx,
                         bases,
                         (&host, BlobKind::Headers),
                         &headers,
-                        sha256_hex(&headers),
-                        last.as_ref().map(|l| l.6.as_str()),
+                        &sha256(&headers),
+                        last.as_ref().map(|l| l.6),
                         (None, None),
                     )?;
                     // Compressed against the previous body of this watch.
-                    let prev_body = last.as_ref().map(|l| l.1.as_str());
+                    let prev_body = last.as_ref().map(|l| l.7);
                     // Noise-only variants are patches against the body of
                     // the current version.
-                    let version_body: Option<String> = tx
+                    let version_body: Option<i64> = tx
                         .prepare_cached(
-                            "SELECT r.body_hash FROM versions v JOIN responses r ON r.id = v.response_id
+                            "SELECT r.body_blob FROM versions v JOIN responses r ON r.id = v.response_id
                              WHERE v.watch_id = +?1 AND v.gone = 0 ORDER BY v.number DESC LIMIT 1",
                         )?
                         .query_row([wid], |r| r.get(0))
                         .optional()?;
-                    let body_hash = put_site_blob(
+                    let body_blob = put_site_blob(
                         tx,
                         bases,
                         (&host, BlobKind::Body),
                         &resp.body,
-                        body_hash.clone(),
+                        &body_hash,
                         prev_body,
-                        (version_body.as_deref(), rec.body_patch),
+                        (version_body, rec.body_patch),
                     )?;
+                    let redirects = if resp.redirects.is_empty() {
+                        None
+                    } else {
+                        Some(serde_json::to_string(&resp.redirects)?)
+                    };
                     tx.prepare_cached("INSERT INTO responses (watch_id, fetched_at, requested_url, final_url, redirects, status,
-                                                headers_hash, body_hash, elapsed_ms, etag, last_modified)
+                                                headers_blob, body_blob, elapsed_ms, etag, last_modified)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?.execute(
                         params![
                             wid,
                             rec.checked_at,
                             resp.requested_url,
-                            resp.final_url,
-                            serde_json::to_string(&resp.redirects)?,
+                            (resp.final_url != resp.requested_url).then_some(&resp.final_url),
+                            redirects,
                             resp.status,
-                            headers_hash,
-                            body_hash,
+                            headers_blob,
+                            body_blob,
                             resp.elapsed_ms as i64,
                             etag,
                             last_modified
@@ -1595,34 +1651,33 @@ fn record_in(tx: &Connection, rec: &CheckRecord, bases: &mut SiteBases) -> Resul
     let (version_id, version, previous_version) = match (&rec.new_version, response_id) {
         (Some(nv), Some(rid)) => {
             let number = latest.map_or(1, |(_, n)| n + 1);
-            let (gone, page_hash) = match nv {
+            let (gone, page_blob) = match nv {
                 NewVersion::Page(page) => {
                     // Compressed against the previous page of this watch.
-                    let prev_page: Option<String> = tx.prepare_cached("SELECT page_hash FROM versions WHERE watch_id = +?1 AND page_hash IS NOT NULL
+                    let prev_page: Option<i64> = tx.prepare_cached("SELECT page_blob FROM versions WHERE watch_id = +?1 AND page_blob IS NOT NULL
                              ORDER BY number DESC LIMIT 1")?.query_row(
                             [wid],
                             |r| r.get(0),
                         )
                         .optional()?;
                     let bytes = serde_json::to_vec(page)?;
-                    let hash = sha256_hex(&bytes);
-                    let page_hash = put_site_blob(
+                    let page_blob = put_site_blob(
                         tx,
                         bases,
                         (&host, BlobKind::Page),
                         &bytes,
-                        hash,
-                        prev_page.as_deref(),
+                        &sha256(&bytes),
+                        prev_page,
                         (None, None),
                     )?;
-                    (false, Some(page_hash))
+                    (false, Some(page_blob))
                 }
                 NewVersion::Gone => (true, None),
             };
             let status = rec.response.map_or(0, |r| r.status);
-            tx.prepare_cached("INSERT INTO versions (watch_id, number, created_at, response_id, status, gone, page_hash, rules)
+            tx.prepare_cached("INSERT INTO versions (watch_id, number, created_at, response_id, status, gone, page_blob, rules)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(
-                params![wid, number, rec.checked_at, rid, status, gone, page_hash, rec.rules],
+                params![wid, number, rec.checked_at, rid, status, gone, page_blob, rec.rules],
             )?;
             (
                 Some(tx.last_insert_rowid()),

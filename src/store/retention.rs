@@ -47,7 +47,7 @@ struct Row {
     created_at: String,
     gone: bool,
     response_id: i64,
-    page_hash: Option<String>,
+    page_blob: Option<i64>,
 }
 
 /// The versions (by position, oldest first) a retention policy removes.
@@ -94,7 +94,7 @@ impl Store {
         let tx = self.conn.savepoint()?;
         let rows: Vec<Row> = {
             let mut stmt = tx.prepare(
-                "SELECT id, number, created_at, gone, response_id, page_hash FROM versions
+                "SELECT id, number, created_at, gone, response_id, page_blob FROM versions
                  WHERE watch_id = +?1 ORDER BY number",
             )?;
             stmt.query_map([wid], |r| {
@@ -104,7 +104,7 @@ impl Store {
                     created_at: r.get(2)?,
                     gone: r.get(3)?,
                     response_id: r.get(4)?,
-                    page_hash: r.get(5)?,
+                    page_blob: r.get(5)?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?
@@ -134,8 +134,8 @@ impl Store {
                 [v.id],
             )?;
             tx.execute("DELETE FROM versions WHERE id = ?1", [v.id])?;
-            if let Some(page) = &v.page_hash {
-                tx.execute("UPDATE blobs SET refs = refs - 1 WHERE hash = ?1", [page])?;
+            if let Some(page) = v.page_blob {
+                tx.execute("UPDATE blobs SET refs = refs - 1 WHERE id = ?1", [page])?;
             }
             tx.execute(
                 "INSERT OR REPLACE INTO pruned (watch_id, number, created_at, pruned_at) VALUES (?1, ?2, ?3, ?4)",
@@ -217,9 +217,9 @@ fn drop_response(tx: &Connection, wid: i64, id: i64) -> Result<bool> {
     if used {
         return Ok(false);
     }
-    let Some((headers, body)): Option<(String, String)> = tx
+    let Some((headers, body)): Option<(i64, i64)> = tx
         .query_row(
-            "SELECT headers_hash, body_hash FROM responses WHERE id = ?1",
+            "SELECT headers_blob, body_blob FROM responses WHERE id = ?1",
             [id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
@@ -233,15 +233,12 @@ fn drop_response(tx: &Connection, wid: i64, id: i64) -> Result<bool> {
     )?;
     tx.execute("DELETE FROM responses WHERE id = ?1", [id])?;
     tx.execute(
-        "UPDATE blobs SET refs = refs - 1 WHERE hash IN (?1, ?2)",
+        "UPDATE blobs SET refs = refs - 1 WHERE id IN (?1, ?2)",
         params![headers, body],
     )?;
     if headers == body {
         // Counted twice when stored; `IN` decremented it once.
-        tx.execute(
-            "UPDATE blobs SET refs = refs - 1 WHERE hash = ?1",
-            [&headers],
-        )?;
+        tx.execute("UPDATE blobs SET refs = refs - 1 WHERE id = ?1", [headers])?;
     }
     Ok(true)
 }
@@ -251,18 +248,18 @@ fn drop_response(tx: &Connection, wid: i64, id: i64) -> Result<bool> {
 fn sweep(tx: &Connection) -> Result<usize> {
     let mut gone = 0;
     loop {
-        let dead: Vec<(String, Option<String>)> = {
-            let mut stmt = tx.prepare("SELECT hash, base FROM blobs WHERE refs <= 0")?;
+        let dead: Vec<(i64, Option<i64>)> = {
+            let mut stmt = tx.prepare("SELECT id, base FROM blobs WHERE refs <= 0")?;
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?
         };
         if dead.is_empty() {
             return Ok(gone);
         }
-        for (hash, base) in dead {
-            tx.execute("DELETE FROM blobs WHERE hash = ?1", [&hash])?;
+        for (id, base) in dead {
+            tx.execute("DELETE FROM blobs WHERE id = ?1", [id])?;
             if let Some(base) = base {
-                tx.execute("UPDATE blobs SET refs = refs - 1 WHERE hash = ?1", [&base])?;
+                tx.execute("UPDATE blobs SET refs = refs - 1 WHERE id = ?1", [base])?;
             }
             gone += 1;
         }
@@ -284,7 +281,7 @@ mod tests {
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 gone: g,
                 response_id: i as i64 + 1,
-                page_hash: None,
+                page_blob: None,
             })
             .collect()
     }

@@ -242,4 +242,74 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE checks_new RENAME TO checks;
     CREATE INDEX checks_watch ON checks(watch_id, id);
     "#,
+    // 15: compact rows. A blob's SHA-256 is kept once, as 32 bytes (it was
+    // 64 hex characters, written again by every reference and its index);
+    // responses, versions and deltas refer to blobs by id; the codec is a
+    // number. A response's final URL and redirects are NULL when there was
+    // no redirect.
+    r#"
+    CREATE TABLE blobs_new (
+        id    INTEGER PRIMARY KEY,
+        hash  BLOB NOT NULL UNIQUE,     -- SHA-256 of the raw content (32 bytes)
+        size  INTEGER NOT NULL,         -- raw size in bytes
+        codec INTEGER NOT NULL,         -- 0 zstd; 1 zstd with `base` as dictionary; 2 patch against `base`
+        refs  INTEGER NOT NULL DEFAULT 0,
+        base  INTEGER REFERENCES blobs_new(id),
+        depth INTEGER NOT NULL DEFAULT 0,
+        data  BLOB NOT NULL
+    );
+    INSERT INTO blobs_new (id, hash, size, codec, refs, base, depth, data)
+        SELECT b.id, unhex(b.hash), b.size,
+               CASE b.codec WHEN 'zstd' THEN 0 WHEN 'zstd-dict' THEN 1 WHEN 'patch' THEN 2 END,
+               b.refs, (SELECT x.id FROM blobs x WHERE x.hash = b.base), b.depth, b.data
+        FROM blobs b;
+    CREATE TABLE responses_new (
+        id            INTEGER PRIMARY KEY,
+        watch_id      INTEGER NOT NULL REFERENCES watches(id),
+        fetched_at    TEXT NOT NULL,
+        requested_url TEXT NOT NULL,
+        final_url     TEXT,             -- NULL: the requested URL
+        redirects     TEXT,             -- JSON [{"url":..,"status":..}]; NULL: none
+        status        INTEGER NOT NULL,
+        headers_blob  INTEGER NOT NULL REFERENCES blobs(id),
+        body_blob     INTEGER NOT NULL REFERENCES blobs(id),
+        elapsed_ms    INTEGER NOT NULL,
+        etag          TEXT,
+        last_modified TEXT,
+        source        TEXT              -- NULL: fetched by redline
+    );
+    INSERT INTO responses_new (id, watch_id, fetched_at, requested_url, final_url, redirects, status,
+                               headers_blob, body_blob, elapsed_ms, etag, last_modified, source)
+        SELECT r.id, r.watch_id, r.fetched_at, r.requested_url, NULLIF(r.final_url, r.requested_url),
+               NULLIF(r.redirects, '[]'), r.status,
+               (SELECT id FROM blobs WHERE hash = r.headers_hash), (SELECT id FROM blobs WHERE hash = r.body_hash),
+               r.elapsed_ms, r.etag, r.last_modified, r.source
+        FROM responses r;
+    CREATE TABLE versions_new (
+        id          INTEGER PRIMARY KEY,
+        watch_id    INTEGER NOT NULL REFERENCES watches(id),
+        number      INTEGER NOT NULL,
+        created_at  TEXT NOT NULL,
+        response_id INTEGER NOT NULL REFERENCES responses(id),
+        status      INTEGER NOT NULL,
+        gone        INTEGER NOT NULL,   -- 1: the page answered 404/410
+        page_blob   INTEGER REFERENCES blobs(id),  -- extracted Page (JSON); NULL when gone
+        rules       TEXT NOT NULL,      -- fingerprint of the rules that extracted it
+        UNIQUE (watch_id, number)
+    );
+    INSERT INTO versions_new (id, watch_id, number, created_at, response_id, status, gone, page_blob, rules)
+        SELECT v.id, v.watch_id, v.number, v.created_at, v.response_id, v.status, v.gone,
+               (SELECT id FROM blobs WHERE hash = v.page_hash), v.rules
+        FROM versions v;
+    DROP INDEX blobs_unreferenced;
+    DROP INDEX responses_watch;
+    DROP TABLE versions;
+    DROP TABLE responses;
+    DROP TABLE blobs;
+    ALTER TABLE blobs_new RENAME TO blobs;
+    ALTER TABLE responses_new RENAME TO responses;
+    ALTER TABLE versions_new RENAME TO versions;
+    CREATE INDEX blobs_unreferenced ON blobs(refs) WHERE refs <= 0;
+    CREATE INDEX responses_watch ON responses(watch_id, id);
+    "#,
 ];

@@ -1,4 +1,17 @@
 use super::*;
+use crate::extract::sha256_hex;
+
+/// The id of the blob holding these bytes.
+fn blob_id(store: &Store, bytes: &[u8]) -> i64 {
+    store
+        .conn
+        .query_row(
+            "SELECT id FROM blobs WHERE hash = ?1",
+            [&sha256(bytes)[..]],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
 
 fn resp(body: &[u8]) -> Response {
     Response {
@@ -89,14 +102,12 @@ fn raw_evidence_round_trips_and_blobs_are_shared() {
 
     // A second version sharing the page blob counts a second reference.
     record(&mut store, &resp(b"other body"), Some(&page));
-    let page_hash = sha256_hex(&serde_json::to_vec(&page).unwrap());
+    let page_blob = blob_id(&store, &serde_json::to_vec(&page).unwrap());
     let refs: i64 = store
         .conn
-        .query_row(
-            "SELECT refs FROM blobs WHERE hash = ?1",
-            [&page_hash],
-            |r| r.get(0),
-        )
+        .query_row("SELECT refs FROM blobs WHERE id = ?1", [page_blob], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert_eq!(refs, 2);
 }
@@ -273,7 +284,7 @@ fn site_page(i: usize, edit: usize) -> Vec<u8> {
 fn first_captures_compress_against_the_site_and_later_versions_against_their_own_page() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("a.db")).unwrap();
-    let mut put = |watch: &str, url: &str, body: Vec<u8>| -> String {
+    let mut put = |watch: &str, url: &str, body: Vec<u8>| -> i64 {
         let r = Response {
             requested_url: url.into(),
             final_url: url.into(),
@@ -284,7 +295,7 @@ fn first_captures_compress_against_the_site_and_later_versions_against_their_own
         store
             .record(&rec(watch, url, Some(&r), Some(NewVersion::Page(&page))))
             .unwrap();
-        sha256_hex(&r.body)
+        blob_id(&store, &r.body)
     };
     let a = put("a", "http://site.example/a", site_page(1, 0));
     let b1 = put("b", "http://site.example/b", site_page(2, 0));
@@ -292,45 +303,39 @@ fn first_captures_compress_against_the_site_and_later_versions_against_their_own
     let b3 = put("b", "http://site.example/b", site_page(2, 2));
     let b4 = put("b", "http://site.example/b", site_page(2, 3));
     let other = put("c", "http://elsewhere.example/c", site_page(3, 0));
-    let row = |h: &str| -> (String, Option<String>, i64, i64) {
+    let row = |id: i64| -> (i64, Option<i64>, i64, i64) {
         store
             .conn
             .query_row(
-                "SELECT codec, base, depth, length(data) FROM blobs WHERE hash = ?1",
-                [h],
+                "SELECT codec, base, depth, length(data) FROM blobs WHERE id = ?1",
+                [id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .unwrap()
     };
-    let (codec, base, depth, whole_size) = row(&a);
-    assert_eq!((codec.as_str(), base, depth), ("zstd", None, 0));
+    let (codec, base, depth, whole_size) = row(a);
+    assert_eq!((codec, base, depth), (ZSTD, None, 0));
     // The second page of the site: against the first, and smaller for it.
-    let (codec, base, depth, size) = row(&b1);
-    assert_eq!(
-        (codec.as_str(), base.as_deref(), depth),
-        ("zstd-dict", Some(a.as_str()), 1)
-    );
+    let (codec, base, depth, size) = row(b1);
+    assert_eq!((codec, base, depth), (ZSTD_DICT, Some(a), 1));
     assert!(size * 2 < whole_size, "{size} vs {whole_size}");
     // Its next versions: against its own page (a zstd delta against its
     // first body, or a token patch against the version before), never
     // more than three blobs deep and never against the other page.
-    for h in [&b2, &b3, &b4] {
-        let (codec, base, depth, size) = row(h);
-        assert!(codec == "patch" || codec == "zstd-dict", "{codec}");
+    for id in [b2, b3, b4] {
+        let (codec, base, depth, size) = row(id);
+        assert!(codec == PATCH || codec == ZSTD_DICT, "{codec}");
         assert!((2..=3).contains(&depth), "depth {depth}");
         let base = base.unwrap();
-        assert!(
-            base == b1 || row(&base).1.as_deref() == Some(b1.as_str()),
-            "{base}"
-        );
+        assert!(base == b1 || row(base).1 == Some(b1), "{base}");
         assert!(size < 100, "an edit costs {size} bytes");
     }
     // Another site starts on its own.
-    assert_eq!(row(&other).1, None);
+    assert_eq!(row(other).1, None);
     for (h, body) in [
-        (&b1, site_page(2, 0)),
-        (&b3, site_page(2, 2)),
-        (&b4, site_page(2, 3)),
+        (b1, site_page(2, 0)),
+        (b3, site_page(2, 2)),
+        (b4, site_page(2, 3)),
     ] {
         assert_eq!(read_blob_uncached(&store.conn, h).unwrap(), body);
     }
@@ -345,11 +350,11 @@ fn a_base_chain_that_loops_is_an_error_not_a_crash() {
         .conn
         .execute_batch(
             "PRAGMA foreign_keys = OFF;
-             INSERT INTO blobs (hash, size, codec, data, refs, base, depth) VALUES ('aa', 10, 'zstd-dict', x'00', 1, 'bb', 1);
-             INSERT INTO blobs (hash, size, codec, data, refs, base, depth) VALUES ('bb', 10, 'zstd-dict', x'00', 1, 'aa', 1);",
+             INSERT INTO blobs (id, hash, size, codec, data, refs, base, depth) VALUES (1, randomblob(32), 10, 1, x'00', 1, 2, 1);
+             INSERT INTO blobs (id, hash, size, codec, data, refs, base, depth) VALUES (2, randomblob(32), 10, 1, x'00', 1, 1, 1);",
         )
         .unwrap();
-    let err = read_blob_uncached(&store.conn, "aa").unwrap_err();
+    let err = read_blob_uncached(&store.conn, 1).unwrap_err();
     assert!(
         format!("{err:#}").contains("chain of bases too long"),
         "{err:#}"
@@ -426,7 +431,7 @@ fn an_edit_costs_about_its_own_size_and_bodies_read_back_exactly() {
         record(&mut store, &resp(&body), Some(&Page::default()));
         bodies.push(body);
     }
-    let stored: Vec<(String, i64, Option<String>)> = {
+    let stored: Vec<(i64, i64, Option<i64>)> = {
         let mut stmt = store
             .conn
             .prepare("SELECT codec, length(data), base FROM blobs WHERE size > 30000")
@@ -439,14 +444,14 @@ fn an_edit_costs_about_its_own_size_and_bodies_read_back_exactly() {
     assert_eq!(stored.len(), 4);
     let plain = stored
         .iter()
-        .find(|(c, _, _)| c == "zstd")
+        .find(|(c, _, _)| *c == ZSTD)
         .expect("the first body is stored whole");
     // Each edit is a zstd delta against a whole body, or a patch against
     // the current version's body (the same markup with a few tokens
     // changed).
     let deltas: Vec<_> = stored
         .iter()
-        .filter(|(c, _, _)| c == "zstd-dict" || c == "patch")
+        .filter(|(c, _, _)| *c == ZSTD_DICT || *c == PATCH)
         .collect();
     assert_eq!(deltas.len(), 3, "{stored:?}");
     println!(
@@ -638,6 +643,23 @@ fn an_archive_from_before_the_blob_table_rebuild_migrates_intact() {
         .query_row("SELECT count(url) FROM checks", [], |r| r.get(0))
         .unwrap();
     assert_eq!(stored, 3);
+    // Hashes are 32 bytes, references blob ids, no redirect stored as NULL.
+    let (hash_len, final_url, redirects, body_hash): (
+        i64,
+        Option<String>,
+        Option<String>,
+        Vec<u8>,
+    ) = store
+        .conn
+        .query_row(
+            "SELECT (SELECT max(length(hash)) FROM blobs), r.final_url, r.redirects, b.hash
+             FROM responses r JOIN blobs b ON b.id = r.body_blob",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!((hash_len, final_url, redirects), (32, None, None));
+    assert_eq!(body_hash, sha256(b"<p>kept across the migration</p>"));
     let version: i64 = store
         .conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
@@ -669,18 +691,12 @@ fn a_body_that_looks_like_a_zstd_dictionary_is_still_just_bytes() {
     let page = Page::default();
     record(&mut store, &resp(&first), Some(&page));
     record(&mut store, &resp(&second), Some(&page));
-    assert_eq!(
-        read_blob_uncached(&store.conn, &sha256_hex(&second)).unwrap(),
-        second
-    );
-    let codec: String = store
+    let id = blob_id(&store, &second);
+    assert_eq!(read_blob_uncached(&store.conn, id).unwrap(), second);
+    let codec: i64 = store
         .conn
-        .query_row(
-            "SELECT codec FROM blobs WHERE hash = ?1",
-            [sha256_hex(&second)],
-            |r| r.get(0),
-        )
+        .query_row("SELECT codec FROM blobs WHERE id = ?1", [id], |r| r.get(0))
         .unwrap();
-    assert_eq!(codec, "zstd-dict", "compressed against the first body");
+    assert_eq!(codec, ZSTD_DICT, "compressed against the first body");
     assert!(store.verify().unwrap().is_empty(), "{:?}", store.verify());
 }
