@@ -5,11 +5,11 @@
 //! Where the choice is unclear the page keeps more rather than less: a
 //! listing, a transcript or a fact sheet is kept whole, minus its chrome.
 
+use super::{NodeMap, NodeSet};
 use ego_tree::NodeId;
 use ego_tree::iter::Edge;
 use regex::Regex;
 use scraper::{ElementRef, Html, Node};
-use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 fn re(s: &str) -> Regex {
@@ -208,8 +208,8 @@ fn is_chrome(el: &ElementRef, in_article: bool) -> Chrome {
 const CHROME_MAX_SHARE: f64 = 0.35;
 
 /// The chrome elements of a document (their subtrees are dropped).
-fn chrome(doc: &Html, excluded: &HashSet<NodeId>) -> HashSet<NodeId> {
-    let mut out = HashSet::new();
+fn chrome(doc: &Html, excluded: &NodeSet) -> NodeSet {
+    let mut out = NodeSet::default();
     let stats = StatsMap::new(doc, excluded);
     let (page_text, _, _) = stats.get(&doc.root_element());
     let mut stack: Vec<(ElementRef, bool)> = vec![(doc.root_element(), false)];
@@ -245,11 +245,11 @@ struct Stats {
 
 /// Stats of every element, computed in one bottom-up pass; subtrees in
 /// `skip` (and invisible elements) count nothing.
-struct StatsMap(HashMap<NodeId, Stats>);
+struct StatsMap(NodeMap<Stats>);
 
 impl StatsMap {
-    fn new(doc: &Html, skip: &HashSet<NodeId>) -> StatsMap {
-        let mut map: HashMap<NodeId, Stats> = HashMap::new();
+    fn new(doc: &Html, skip: &NodeSet) -> StatsMap {
+        let mut map: NodeMap<Stats> = NodeMap::default();
         // Open elements: (id, accumulated stats, inside a link).
         let mut stack: Vec<(NodeId, Stats, bool)> = Vec::new();
         let mut skipping: Option<NodeId> = None;
@@ -352,12 +352,12 @@ const PROSE_SCORE: f64 = 25.0;
 /// chrome).
 pub struct Content {
     pub roots: Option<Vec<NodeId>>,
-    pub drop: HashSet<NodeId>,
+    pub drop: NodeSet,
 }
 
 /// Choose the content of a document. `excluded` are subtrees already kept
 /// out of the text (reader responses, ignored parts).
-pub fn select(doc: &Html, excluded: &HashSet<NodeId>) -> Content {
+pub fn select(doc: &Html, excluded: &NodeSet) -> Content {
     let mut drop = chrome(doc, excluded);
     drop.extend(excluded.iter().copied());
     let root = doc.root_element();
@@ -365,7 +365,7 @@ pub fn select(doc: &Html, excluded: &HashSet<NodeId>) -> Content {
     let (page_text, page_links, _) = stats.get(&root);
 
     // Readability-style scoring: paragraphs give points to their ancestors.
-    let mut scores: HashMap<NodeId, f64> = HashMap::new();
+    let mut scores: NodeMap<f64> = NodeMap::default();
     let mut order: Vec<NodeId> = Vec::new();
     for p in root.descendent_elements() {
         if !matches!(
@@ -442,7 +442,7 @@ pub fn select(doc: &Html, excluded: &HashSet<NodeId>) -> Content {
     if let Some(first) = marked.first() {
         let key = marker_of(first);
         // Near relatives: a common ancestor within three levels.
-        let near: HashSet<NodeId> = first.ancestors().take(3).map(|a| a.id()).collect();
+        let near: NodeSet = first.ancestors().take(3).map(|a| a.id()).collect();
         let group: Vec<&ElementRef> = marked
             .iter()
             .filter(|m| {

@@ -3,6 +3,7 @@
 //! The walk is iterative (no recursion), so deeply nested markup cannot
 //! overflow the stack.
 
+use super::NodeSet;
 use super::Rules;
 use super::text::normalize;
 use crate::model::{Block, BlockKind, ReaderResponse};
@@ -10,7 +11,6 @@ use ego_tree::NodeId;
 use ego_tree::iter::Edge;
 use regex::Regex;
 use scraper::{ElementRef, Html, Node, Selector};
-use std::collections::HashSet;
 use std::sync::LazyLock;
 
 /// Elements whose content is never visible text.
@@ -214,7 +214,7 @@ impl Walker {
     }
 }
 
-fn matching_ids(doc: &Html, selectors: &[Selector]) -> HashSet<NodeId> {
+fn matching_ids(doc: &Html, selectors: &[Selector]) -> NodeSet {
     selectors
         .iter()
         .flat_map(|s| doc.select(s).map(|e| e.id()))
@@ -230,7 +230,7 @@ pub struct HtmlPage {
 }
 
 /// Whether `el` is, or is inside, one of `set`.
-fn within(el: &ElementRef, set: &HashSet<NodeId>) -> bool {
+fn within(el: &ElementRef, set: &NodeSet) -> bool {
     set.contains(&el.id()) || el.ancestors().any(|a| set.contains(&a.id()))
 }
 
@@ -275,7 +275,7 @@ pub fn extract_html(src: &str, base: Option<&reqwest::Url>, rules: &Rules) -> Ht
         row_has_cell: false,
     };
     // Responses count where the user's rules let text count.
-    let selected: HashSet<NodeId> = roots.iter().map(|r| r.id()).collect();
+    let selected: NodeSet = roots.iter().map(|r| r.id()).collect();
     let responses: Vec<ReaderResponse> = found
         .into_iter()
         .filter(|(id, _)| {
@@ -303,7 +303,7 @@ pub fn extract_html(src: &str, base: Option<&reqwest::Url>, rules: &Rules) -> Ht
     }
 }
 
-fn walk(root: ego_tree::NodeRef<'_, Node>, ignored: &HashSet<NodeId>, w: &mut Walker) {
+fn walk(root: ego_tree::NodeRef<'_, Node>, ignored: &NodeSet, w: &mut Walker) {
     // While `skipping` is set, everything up to the close of that node is
     // invisible or ignored.
     let mut skipping: Option<NodeId> = None;

@@ -117,6 +117,36 @@ fn body_kind(mime: &str, body: &[u8], force_feed: bool) -> BodyKind {
     }
 }
 
+/// Hashes a tree node's id (a small integer) with one multiplication:
+/// the default SipHash showed in the profile of extraction, which keeps
+/// sets and maps of nodes.
+#[derive(Default, Clone, Copy)]
+pub struct NodeHasher(u64);
+
+impl std::hash::Hasher for NodeHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+/// A set of tree nodes.
+pub type NodeSet =
+    std::collections::HashSet<ego_tree::NodeId, std::hash::BuildHasherDefault<NodeHasher>>;
+/// A map keyed by tree node.
+pub type NodeMap<V> =
+    std::collections::HashMap<ego_tree::NodeId, V, std::hash::BuildHasherDefault<NodeHasher>>;
+
 /// SHA-256 of some bytes.
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()

@@ -10,6 +10,7 @@
 //! forums) out. Items in widgets ("recent comments") and second renderings
 //! of the same comment are skipped.
 
+use super::NodeSet;
 use super::text::normalize;
 use crate::model::{ReaderResponse, ResponseKind};
 use ego_tree::NodeId;
@@ -115,7 +116,7 @@ fn in_widget(el: &ElementRef) -> bool {
 }
 
 /// A `div`/`article` that only repeats the classes of the item around it.
-fn is_inner_wrapper(el: &ElementRef, items: &HashSet<NodeId>) -> bool {
+fn is_inner_wrapper(el: &ElementRef, items: &NodeSet) -> bool {
     el.ancestors()
         .filter_map(ElementRef::wrap)
         .find(|a| items.contains(&a.id()))
@@ -145,7 +146,7 @@ fn comment_number(el: &ElementRef) -> Option<String> {
 }
 
 /// The elements of an item that are its own (not those of nested items).
-fn own_elements<'a>(item: &ElementRef<'a>, items: &HashSet<NodeId>) -> Vec<ElementRef<'a>> {
+fn own_elements<'a>(item: &ElementRef<'a>, items: &NodeSet) -> Vec<ElementRef<'a>> {
     let mut out = Vec::new();
     let mut skip: Option<NodeId> = None;
     for edge in item.traverse() {
@@ -343,7 +344,7 @@ fn date_of(own: &[ElementRef]) -> Option<String> {
 
 /// The words of a comment: its own text, without the parts that describe
 /// it (author, date, reply and edit links) and without nested replies.
-fn body_text(item: &ElementRef, items: &HashSet<NodeId>) -> String {
+fn body_text(item: &ElementRef, items: &NodeSet) -> String {
     let mut out = String::new();
     let mut skip: Option<NodeId> = None;
     for edge in item.traverse() {
@@ -382,9 +383,9 @@ fn body_text(item: &ElementRef, items: &HashSet<NodeId>) -> String {
 
 /// Every reader response on the page, in document order, and the node ids
 /// of the items (to keep them out of the main text).
-pub fn find(doc: &Html) -> (Vec<(NodeId, ReaderResponse)>, HashSet<NodeId>) {
+pub fn find(doc: &Html) -> (Vec<(NodeId, ReaderResponse)>, NodeSet) {
     let mut found: Vec<(ElementRef, ResponseKind, Option<String>)> = Vec::new();
-    let mut items: HashSet<NodeId> = HashSet::new();
+    let mut items: NodeSet = NodeSet::default();
     let mut numbers: HashSet<String> = HashSet::new();
     for el in doc.root_element().descendent_elements() {
         let Some(kind) = candidate(&el) else {

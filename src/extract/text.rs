@@ -11,6 +11,31 @@ fn is_invisible(c: char) -> bool {
 /// Collapse every run of whitespace (including no-break spaces) to one
 /// space, drop invisible characters, and trim both ends.
 pub fn normalize(s: &str) -> String {
+    if s.is_ascii() {
+        normalize_ascii(s)
+    } else {
+        normalize_chars(s)
+    }
+}
+
+/// [`normalize`] for ASCII text (most text), a word at a time: no ASCII
+/// character is invisible, and its whitespace is tab to carriage return
+/// and space (as `char::is_whitespace` has it).
+fn normalize_ascii(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s
+        .split(|c: char| matches!(c, '\t'..='\r' | ' '))
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+fn normalize_chars(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
     for c in s.chars() {
@@ -45,7 +70,17 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{edit_distance, normalize};
+    use super::{edit_distance, normalize, normalize_chars};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The ASCII fast path says what the general one says.
+        #[test]
+        fn ascii_text_normalizes_as_any_text(s in "[ -~\t\n\x0b\x0c\r\x00-\x1f]{0,80}") {
+            prop_assert!(s.is_ascii());
+            prop_assert_eq!(normalize(&s), normalize_chars(&s));
+        }
+    }
 
     #[test]
     fn edit_distances() {
@@ -59,5 +94,7 @@ mod tests {
         assert_eq!(normalize("  a \n\t b\u{a0}\u{a0}c  "), "a b c");
         assert_eq!(normalize("zero\u{200b}width"), "zerowidth");
         assert_eq!(normalize(" \n "), "");
+        assert_eq!(normalize("\x0ba\x0b\x0c b\r\n"), "a b");
+        assert_eq!(normalize("\u{1c}x\u{1f}"), "\u{1c}x\u{1f}");
     }
 }

@@ -1139,14 +1139,17 @@ fn parse_headers(bytes: &[u8]) -> Vec<(String, String)> {
 }
 
 /// zstd contexts are costly to create (a fresh one per blob showed up in
-/// the profile): one of each per thread, reused.
+/// the profile): one of each per thread, reused. A dictionary (an earlier
+/// blob, used once) is given to zstd with each call: it is read in place,
+/// where a prepared dictionary would first be copied and indexed apart.
 mod codec {
     use std::cell::RefCell;
     use std::io;
+    use zstd::zstd_safe::{CCtx, DCtx, get_error_name};
 
     thread_local! {
-        static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
-        static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+        static COMPRESSOR: RefCell<Option<CCtx<'static>>> = const { RefCell::new(None) };
+        static DECOMPRESSOR: RefCell<Option<DCtx<'static>>> = const { RefCell::new(None) };
     }
 
     pub const LEVEL: i32 = 3;
@@ -1170,6 +1173,19 @@ mod codec {
         }
     }
 
+    fn zstd_error(code: usize) -> io::Error {
+        io::Error::other(format!("zstd: {}", get_error_name(code)))
+    }
+
+    /// A buffer for up to `capacity` bytes, or an error when that much
+    /// memory cannot be had.
+    fn buffer(capacity: usize) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        out.try_reserve_exact(capacity)
+            .map_err(|_| io::Error::new(io::ErrorKind::OutOfMemory, "no memory for a blob"))?;
+        Ok(out)
+    }
+
     /// Compress `bytes`, against `dict` when given.
     pub fn compress(bytes: &[u8], dict: &[u8]) -> io::Result<Vec<u8>> {
         compress_at(bytes, dict, LEVEL)
@@ -1180,28 +1196,37 @@ mod codec {
         COMPRESSOR.with(|c| {
             let mut c = c.borrow_mut();
             if c.is_none() {
-                *c = Some(zstd::bulk::Compressor::new(LEVEL)?);
+                *c = CCtx::try_create();
             }
             let Some(z) = c.as_mut() else {
                 return Err(io::Error::other("no zstd compressor"));
             };
-            z.set_dictionary(level, &raw_content(dict))?;
-            z.compress(bytes)
+            let mut out = buffer(zstd::zstd_safe::compress_bound(bytes.len()))?;
+            z.compress_using_dict(&mut out, bytes, &raw_content(dict), level)
+                .map_err(zstd_error)?;
+            Ok(out)
         })
     }
 
     /// Decompress to at most `size` bytes, against `dict` when given.
     pub fn decompress(data: &[u8], size: usize, dict: &[u8]) -> io::Result<Vec<u8>> {
+        // The frame says how big it is: no room beyond that is needed.
+        let size = match zstd::zstd_safe::get_frame_content_size(data) {
+            Ok(Some(n)) => usize::try_from(n).map_or(size, |n| n.min(size)),
+            _ => size,
+        };
         DECOMPRESSOR.with(|c| {
             let mut c = c.borrow_mut();
             if c.is_none() {
-                *c = Some(zstd::bulk::Decompressor::new()?);
+                *c = DCtx::try_create();
             }
             let Some(z) = c.as_mut() else {
                 return Err(io::Error::other("no zstd decompressor"));
             };
-            z.set_dictionary(&raw_content(dict))?;
-            z.decompress(data, size)
+            let mut out = buffer(size)?;
+            z.decompress_using_dict(&mut out, data, &raw_content(dict))
+                .map_err(zstd_error)?;
+            Ok(out)
         })
     }
 }
