@@ -336,7 +336,7 @@ pub fn process(
             // Text the extracted page does not show at all (a "generated
             // at" line outside the article) is no difference either.
             let json = match first.decision.as_deref().map(|d| &d.new_version) {
-                Some(Some(Some(page))) => serde_json::to_string(page).ok(),
+                Some(Some(Some(page))) => serde_json::to_vec(page).ok(),
                 _ => None,
             };
             let same = first.response.status == second.status
@@ -561,9 +561,11 @@ impl CheckResult {
 
 /// Whether `text` appears in a stored page's JSON (`None`: the page is
 /// unknown, so it may). Text JSON would escape is taken as shown.
-fn shown_in(json: Option<&str>, text: &str) -> bool {
+fn shown_in(json: Option<&[u8]>, text: &str) -> bool {
     json.is_none_or(|j| {
-        text.contains(['"', '\\']) || text.chars().any(char::is_control) || j.contains(text)
+        text.contains(['"', '\\'])
+            || text.chars().any(char::is_control)
+            || memchr::memmem::find(j, text.as_bytes()).is_some()
     })
 }
 
@@ -597,10 +599,10 @@ fn only_noise_since_last(
     }
     // The current version's page, read only if a changed text needs it;
     // unreadable counts as "shown" (the full path then decides).
-    let mut page: Option<Option<String>> = None;
+    let mut page: Option<Option<std::rc::Rc<Vec<u8>>>> = None;
     let mut shown = |text: &str| {
-        let json = page.get_or_insert_with(|| store.page_json(latest).ok().flatten());
-        shown_in(json.as_deref(), text)
+        let json = page.get_or_insert_with(|| store.page_json_shared(latest).ok().flatten());
+        shown_in(json.as_ref().map(|j| j.as_slice()), text)
     };
     Ok(crate::extract::quick::invisible_changes(
         &body, &resp.body, volatile, &mut shown,

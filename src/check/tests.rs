@@ -294,11 +294,11 @@ fn a_waiting_confirmation_is_held_compressed_and_restored_exactly() {
 #[test]
 fn text_is_shown_unless_the_page_json_lacks_it() {
     let json = r#"{"title":"Briefing","blocks":[{"text":"say \"hi\" to 10:31"}]}"#;
-    assert!(shown_in(Some(json), "10:31"));
-    assert!(!shown_in(Some(json), "Served by node 3"));
+    assert!(shown_in(Some(json.as_bytes()), "10:31"));
+    assert!(!shown_in(Some(json.as_bytes()), "Served by node 3"));
     // Text JSON escapes cannot be looked up as is: taken as shown.
-    assert!(shown_in(Some(json), "say \"hi\""));
-    assert!(shown_in(Some(json), "tab\there"));
+    assert!(shown_in(Some(json.as_bytes()), "say \"hi\""));
+    assert!(shown_in(Some(json.as_bytes()), "tab\there"));
     // An unknown page shows everything.
     assert!(shown_in(None, "Served by node 3"));
 }

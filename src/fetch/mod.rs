@@ -579,7 +579,9 @@ impl Fetcher {
         if resp.content_length().is_some_and(|n| n > cap as u64) {
             return Err(FetchError::TooLarge(cap));
         }
-        let mut body = Vec::new();
+        // Room for the announced length up front (no copying as it grows).
+        let announced = resp.content_length().map_or(0, |n| n as usize);
+        let mut body = Vec::with_capacity(announced.min(cap));
         while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(&e))? {
             if body.len() + chunk.len() > cap {
                 return Err(FetchError::TooLarge(cap));

@@ -425,14 +425,19 @@ impl Store {
 
     /// The stored page of a version as its JSON text (cheap to search).
     pub fn page_json(&self, version: &Version) -> Result<Option<String>> {
+        Ok(self
+            .page_json_shared(version)?
+            .map(|json| utf8(json.as_ref().clone())))
+    }
+
+    /// [`Store::page_json`] as bytes, shared rather than copied (the cheap
+    /// comparison of a check searches it).
+    pub fn page_json_shared(&self, version: &Version) -> Result<Option<std::rc::Rc<Vec<u8>>>> {
         let blob: Option<i64> = self
             .conn
             .prepare_cached("SELECT page_blob FROM versions WHERE id = ?1")?
             .query_row([version.id], |r| r.get(0))?;
-        match blob {
-            Some(id) => Ok(Some(utf8(self.blob(id)?))),
-            None => Ok(None),
-        }
+        blob.map(|id| read_blob_shared(&self.conn, id)).transpose()
     }
 
     /// The raw response (headers and body as received) behind a version.
