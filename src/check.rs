@@ -897,8 +897,8 @@ pub async fn run_checks(
 
 /// At most this many checks share one commit, and a result waits at most
 /// about this long for it (the transaction holds the archive's write lock).
-const BATCH: usize = 128;
-const BATCH_WINDOW: Duration = Duration::from_millis(100);
+const BATCH: usize = 512;
+const BATCH_WINDOW: Duration = Duration::from_millis(250);
 
 /// At most this many confirmations wait holding their first decision.
 const CARRIED_DECISIONS: usize = 1024;
