@@ -144,6 +144,7 @@ fn stages(c: &mut Criterion) {
                 error: None,
                 alerts: &[],
                 body_patch: None,
+                page_json: None,
             })
             .expect("record");
     };

@@ -252,6 +252,9 @@ pub struct Unconfirmed {
     /// While waiting, the decision's page is held as compressed JSON (and
     /// its length), an empty page standing in for it.
     pub packed_page: Option<(Vec<u8>, usize)>,
+    /// That JSON once unpacked: the confirmation searches it, and it is
+    /// what gets stored if the first decision stands.
+    pub page_json: Option<Vec<u8>>,
 }
 
 impl Unconfirmed {
@@ -283,7 +286,9 @@ impl Unconfirmed {
         if let Some((z, len)) = self.packed_page.take()
             && let Some(Some(Some(page))) = self.decision.as_mut().map(|d| &mut d.new_version)
         {
-            *page = serde_json::from_slice(&zstd::bulk::decompress(&z, len)?)?;
+            let json = zstd::bulk::decompress(&z, len)?;
+            *page = serde_json::from_slice(&json)?;
+            self.page_json = Some(json);
         }
         Ok(())
     }
@@ -327,16 +332,22 @@ pub fn process(
     // What the first response was found to mean, when it stands: the
     // confirmation failed, or shows nothing a reader could see differently.
     let mut confirmed_decision: Option<Decision> = None;
+    // Its page's JSON, when the confirmation held it.
+    let mut confirmed_json: Option<Vec<u8>> = None;
     let fetched = match (fetched, confirmation) {
         (Err(_), Some(first)) => {
             confirmed_decision = first.decision.map(|d| *d);
+            confirmed_json = first.page_json.filter(|_| confirmed_decision.is_some());
             Ok((first.response, true))
         }
-        (Ok(second), Some(first)) => {
+        (Ok(second), Some(mut first)) => {
             // Text the extracted page does not show at all (a "generated
             // at" line outside the article) is no difference either.
             let json = match first.decision.as_deref().map(|d| &d.new_version) {
-                Some(Some(Some(page))) => serde_json::to_vec(page).ok(),
+                Some(Some(Some(page))) => first
+                    .page_json
+                    .take()
+                    .or_else(|| serde_json::to_vec(page).ok()),
                 _ => None,
             };
             let same = first.response.status == second.status
@@ -351,6 +362,7 @@ pub fn process(
                 // Recorded as first fetched: the page was extracted from
                 // exactly these bytes.
                 confirmed_decision = Some(*d);
+                confirmed_json = json;
                 Ok((first.response, true))
             } else if same {
                 Ok((second, true))
@@ -374,9 +386,12 @@ pub fn process(
             .into_iter()
             .map(|l| l.rule)
             .collect();
+        // The held JSON is stored only with the decision it came with.
+        let mut page_json: Option<Vec<u8>> = None;
         let (mut decision, resp) = match (&fetched, confirmed_decision.take()) {
             (Ok((resp, _)), Some(d)) => {
                 result.http_status = Some(resp.status);
+                page_json = confirmed_json.take();
                 (d, Some(resp))
             }
             (Ok((resp, _)), None) => {
@@ -430,6 +445,7 @@ pub fn process(
                     decision: Some(Box::new(decision)),
                     packed: None,
                     packed_page: None,
+                    page_json: None,
                 },
                 delay,
             }));
@@ -516,6 +532,7 @@ pub fn process(
             error: decision.error.as_deref(),
             alerts: &alerts,
             body_patch: body_patch.as_deref(),
+            page_json: page_json.as_deref(),
         })?;
         if rec.previous_version.is_some()
             && let Err(e) = store.prune(

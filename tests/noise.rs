@@ -107,6 +107,11 @@ fn a_confirmation_differing_only_invisibly_keeps_the_first_capture() {
     // The footer line never reached the page: nothing was learned from it.
     let text = env.stdout(&["show", "b", "--volatile"]);
     assert!(!text.contains("Served by"), "{text}");
+    // The page stored with it (held while the confirmation waited) is the
+    // edited one, and the archive verifies.
+    let text = env.stdout(&["show", "b"]);
+    assert!(text.contains(P1B) && !text.contains(P1), "{text}");
+    assert!(env.stdout(&["verify"]).ends_with(": ok\n"));
 }
 
 #[test]

@@ -279,6 +279,7 @@ fn a_waiting_confirmation_is_held_compressed_and_restored_exactly() {
         decision: Some(Box::new(decision.clone())),
         packed: None,
         packed_page: None,
+        page_json: None,
     };
     u.pack();
     assert!(u.response.body.len() * 10 < body.len(), "held compressed");
@@ -286,6 +287,8 @@ fn a_waiting_confirmation_is_held_compressed_and_restored_exactly() {
     u.unpack().unwrap();
     assert_eq!(u.response, r);
     assert_eq!(u.decision.as_deref(), Some(&decision));
+    // The held JSON is the page's own (it is stored as is).
+    assert_eq!(u.page_json, Some(serde_json::to_vec(&page).unwrap()));
     // A second unpack changes nothing.
     u.unpack().unwrap();
     assert_eq!(u.response.body, body.as_bytes());

@@ -638,6 +638,7 @@ fn import_one(
             // History is not news: imported captures never alert.
             alerts: &[],
             body_patch: None,
+            page_json: None,
         },
         &c.source,
     )?;

@@ -98,6 +98,9 @@ pub struct CheckRecord<'a> {
     /// A patch from the body of the watch's current version to this
     /// response's body, when the check already made one (the cheap path).
     pub body_patch: Option<&'a [u8]>,
+    /// The new version's page as JSON, when the check already has it (a
+    /// confirmed change held its page so): stored as is.
+    pub page_json: Option<&'a [u8]>,
 }
 
 /// What recording a check produced.
@@ -1690,7 +1693,10 @@ fn record_in(tx: &Connection, rec: &CheckRecord, bases: &mut SiteBases) -> Resul
                             |r| r.get(0),
                         )
                         .optional()?;
-                    let bytes = serde_json::to_vec(page)?;
+                    let bytes = match rec.page_json {
+                        Some(json) => std::borrow::Cow::Borrowed(json),
+                        None => std::borrow::Cow::Owned(serde_json::to_vec(page)?),
+                    };
                     let page_blob = put_site_blob(
                         tx,
                         bases,

@@ -60,6 +60,7 @@ fn rec<'a>(
         error: None,
         alerts: &[],
         body_patch: None,
+        page_json: None,
     }
 }
 
