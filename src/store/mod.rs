@@ -1267,42 +1267,87 @@ fn read_blob_shared(conn: &Connection, id: i64) -> Result<std::rc::Rc<Vec<u8>>> 
 /// four blobs long; the bound only guards a damaged archive).
 const MAX_CHAIN: usize = 6;
 
+/// A blob as stored.
+struct BlobRow {
+    hash: Vec<u8>,
+    size: i64,
+    codec: i64,
+    base: Option<i64>,
+    data: Vec<u8>,
+}
+
+/// What reading a blob's row found: its bytes already in [`RECENT`], or
+/// the row to decode.
+enum Found {
+    Recent(std::rc::Rc<Vec<u8>>),
+    Row(BlobRow),
+}
+
+/// A blob's row, in one query; `recent` may answer with the bytes once
+/// the hash is known.
+fn blob_row(
+    conn: &Connection,
+    id: i64,
+    recent: impl FnOnce(&[u8]) -> Option<std::rc::Rc<Vec<u8>>>,
+) -> Result<Found> {
+    conn.prepare_cached("SELECT hash, size, codec, base, data FROM blobs WHERE id = ?1")?
+        .query_row([id], |r| {
+            let hash: Vec<u8> = r.get(0)?;
+            if let Some(bytes) = recent(&hash) {
+                return Ok(Found::Recent(bytes));
+            }
+            Ok(Found::Row(BlobRow {
+                hash,
+                size: r.get(1)?,
+                codec: r.get(2)?,
+                base: r.get(3)?,
+                data: r.get(4)?,
+            }))
+        })
+        .optional()?
+        .ok_or_else(|| anyhow!("blob #{id} is missing from the archive"))
+}
+
 fn read_blob_at(conn: &Connection, id: i64, level: usize) -> Result<std::rc::Rc<Vec<u8>>> {
     if level > MAX_CHAIN {
         bail!("blob #{id}: chain of bases too long (a damaged archive?)");
     }
-    let hash: Sha256 = conn
-        .prepare_cached("SELECT hash FROM blobs WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| anyhow!("blob #{id} is missing from the archive"))?;
     // Least recently used first: a site's base blob, read on behalf of
     // every page of the site, stays.
-    if let Some(hit) = RECENT.with(|r| {
-        let mut r = r.borrow_mut();
-        let i = r.iter().position(|(h, _)| *h == hash)?;
-        let entry = r.remove(i);
-        let bytes = entry.1.clone();
-        r.push(entry);
-        Some(bytes)
-    }) {
-        return Ok(hit);
-    }
-    let bytes = std::rc::Rc::new(read_blob_chained(conn, id, level)?);
-    if bytes.len() <= 1 << 20 {
+    let row = match blob_row(conn, id, |hash| {
+        RECENT.with(|r| {
+            let mut r = r.borrow_mut();
+            let i = r.iter().position(|(h, _)| h[..] == *hash)?;
+            let entry = r.remove(i);
+            let bytes = entry.1.clone();
+            r.push(entry);
+            Some(bytes)
+        })
+    })? {
+        Found::Recent(bytes) => return Ok(bytes),
+        Found::Row(row) => row,
+    };
+    let key: Option<Sha256> = row.hash.as_slice().try_into().ok();
+    let bytes = std::rc::Rc::new(decode(conn, row, level)?);
+    if let Some(key) = key
+        && bytes.len() <= 1 << 20
+    {
         RECENT.with(|r| {
             let mut r = r.borrow_mut();
             if r.len() >= RECENT_BLOBS {
                 r.remove(0);
             }
-            r.push((hash, bytes.clone()));
+            r.push((key, bytes.clone()));
         });
     }
     Ok(bytes)
 }
 
 fn read_blob_uncached(conn: &Connection, id: i64) -> Result<Vec<u8>> {
-    read_blob_chained(conn, id, 0)
+    match blob_row(conn, id, |_| None)? {
+        Found::Row(row) => decode(conn, row, 0),
+        Found::Recent(bytes) => Ok(bytes.as_ref().clone()),
+    }
 }
 
 /// How a blob's data is encoded (`blobs.codec`).
@@ -1312,14 +1357,15 @@ const ZSTD_DICT: i64 = 1;
 /// A token patch (zstd) against the `base` blob.
 const PATCH: i64 = 2;
 
-fn read_blob_chained(conn: &Connection, id: i64, level: usize) -> Result<Vec<u8>> {
-    let (size, codec, data, base, hash): (i64, i64, Vec<u8>, Option<i64>, Vec<u8>) = conn
-        .prepare_cached("SELECT size, codec, data, base, hash FROM blobs WHERE id = ?1")?
-        .query_row([id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
-        .optional()?
-        .ok_or_else(|| anyhow!("blob #{id} is missing from the archive"))?;
+/// A blob's bytes from its row (reading its base first for a delta).
+fn decode(conn: &Connection, row: BlobRow, level: usize) -> Result<Vec<u8>> {
+    let BlobRow {
+        hash,
+        size,
+        codec,
+        base,
+        data,
+    } = row;
     let size = usize::try_from(size).unwrap_or(0);
     let name = || hex(&hash);
     let base_name = |b: i64| -> String {
