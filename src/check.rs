@@ -329,15 +329,13 @@ pub fn process(
         retry_after: None,
         duration_ms,
     };
-    // What the first response was found to mean, when it stands: the
-    // confirmation failed, or shows nothing a reader could see differently.
-    let mut confirmed_decision: Option<Decision> = None;
-    // Its page's JSON, when the confirmation held it.
-    let mut confirmed_json: Option<Vec<u8>> = None;
+    // What the first response was found to mean, when it stands (the
+    // confirmation failed, or shows nothing a reader could see
+    // differently), with its page's JSON when the confirmation held it.
+    let mut confirmed: Option<(Decision, Option<Vec<u8>>)> = None;
     let fetched = match (fetched, confirmation) {
         (Err(_), Some(first)) => {
-            confirmed_decision = first.decision.map(|d| *d);
-            confirmed_json = first.page_json.filter(|_| confirmed_decision.is_some());
+            confirmed = first.decision.map(|d| (*d, first.page_json));
             Ok((first.response, true))
         }
         (Ok(second), Some(mut first)) => {
@@ -361,8 +359,7 @@ pub fn process(
             if same && let Some(d) = first.decision {
                 // Recorded as first fetched: the page was extracted from
                 // exactly these bytes.
-                confirmed_decision = Some(*d);
-                confirmed_json = json;
+                confirmed = Some((*d, json));
                 Ok((first.response, true))
             } else if same {
                 Ok((second, true))
@@ -388,10 +385,10 @@ pub fn process(
             .collect();
         // The held JSON is stored only with the decision it came with.
         let mut page_json: Option<Vec<u8>> = None;
-        let (mut decision, resp) = match (&fetched, confirmed_decision.take()) {
-            (Ok((resp, _)), Some(d)) => {
+        let (mut decision, resp) = match (&fetched, confirmed.take()) {
+            (Ok((resp, _)), Some((d, json))) => {
                 result.http_status = Some(resp.status);
-                page_json = confirmed_json.take();
+                page_json = json;
                 (d, Some(resp))
             }
             (Ok((resp, _)), None) => {
