@@ -1,6 +1,16 @@
 use super::*;
 use crate::extract::sha256_hex;
 
+/// The URL of each check of a watch, as the archive gives them back.
+fn checked_urls(store: &Store, watch: &str) -> Vec<String> {
+    store
+        .checks(watch)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.url)
+        .collect()
+}
+
 /// The id of the blob holding these bytes.
 fn blob_id(store: &Store, bytes: &[u8]) -> i64 {
     store
@@ -229,12 +239,7 @@ fn a_check_row_repeats_the_url_only_when_it_changed() {
     ] {
         store.record(&rec("w", url, Some(&r), None)).unwrap();
     }
-    let urls: Vec<String> = store
-        .checks("w")
-        .unwrap()
-        .into_iter()
-        .map(|c| c.url)
-        .collect();
+    let urls = checked_urls(&store, "w");
     assert_eq!(
         urls,
         [
@@ -629,12 +634,7 @@ fn an_archive_from_before_the_blob_table_rebuild_migrates_intact() {
     }
     let store = Store::open(&path).unwrap();
     // Check rows keep their URLs, written only where they changed.
-    let urls: Vec<String> = store
-        .checks("w")
-        .unwrap()
-        .into_iter()
-        .map(|c| c.url)
-        .collect();
+    let urls = checked_urls(&store, "w");
     assert_eq!(
         urls,
         ["http://x/", "http://x/", "http://x/new", "http://x/"]
