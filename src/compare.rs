@@ -7,7 +7,7 @@
 //! which only ever diff two single blocks.
 
 use crate::model::{Change, Page, ReaderResponse, ResponseKind};
-use similar::{Algorithm, DiffOp, capture_diff_slices_deadline};
+use similar::{Algorithm, DiffOp, capture_diff_deadline};
 use std::collections::HashMap;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -161,7 +161,23 @@ pub fn apply_text_changes(old: &[&str], new_len: usize, changes: &[Change]) -> O
 /// Block-level changes between two lists of block texts.
 pub fn compare_blocks(old: &[&str], new: &[&str]) -> Vec<Change> {
     let deadline = Instant::now() + ALIGN_DEADLINE;
-    let ops = capture_diff_slices_deadline(Algorithm::Patience, old, new, Some(deadline));
+    // Only the stretch between the common beginning and end is aligned:
+    // most edits touch a few blocks of hundreds.
+    let head = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let tail = old[head..]
+        .iter()
+        .rev()
+        .zip(new[head..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let ops = capture_diff_deadline(
+        Algorithm::Patience,
+        old,
+        head..old.len() - tail,
+        new,
+        head..new.len() - tail,
+        Some(deadline),
+    );
     let mut out = Vec::new();
     for op in ops {
         match op {
