@@ -253,7 +253,8 @@ pub struct Unconfirmed {
     /// its length), an empty page standing in for it.
     pub packed_page: Option<(Vec<u8>, usize)>,
     /// That JSON once unpacked: the confirmation searches it, and it is
-    /// what gets stored if the first decision stands.
+    /// what gets stored if the first decision stands. The decision's page
+    /// stays empty meanwhile (see [`Unconfirmed::page`]).
     pub page_json: Option<Vec<u8>>,
 }
 
@@ -277,21 +278,31 @@ impl Unconfirmed {
         }
     }
 
-    /// The body and the page as they were again.
+    /// The body as it was again, and the page's JSON. The page itself is
+    /// read back from that JSON only when something needs
+    /// more than the JSON that gets stored.
     pub fn unpack(&mut self) -> Result<()> {
         if let Some(len) = self.packed {
             self.response.body = zstd::bulk::decompress(&self.response.body, len)?;
             self.packed = None;
         }
-        if let Some((z, len)) = self.packed_page.take()
-            && let Some(Some(Some(page))) = self.decision.as_mut().map(|d| &mut d.new_version)
-        {
-            let json = zstd::bulk::decompress(&z, len)?;
-            *page = serde_json::from_slice(&json)?;
-            self.page_json = Some(json);
+        if let Some((z, len)) = self.packed_page.take() {
+            self.page_json = Some(zstd::bulk::decompress(&z, len)?);
         }
         Ok(())
     }
+}
+
+/// The page of a decision held through a confirmation, read back from its
+/// JSON when the decision carries the empty stand-in [`Unconfirmed::pack`]
+/// left (a page extracted from HTML always has its media type).
+fn held_page(decision: &mut Decision, json: Option<&[u8]>) -> Result<()> {
+    if let (Some(Some(page)), Some(json)) = (&mut decision.new_version, json)
+        && page.mime.is_empty()
+    {
+        *page = serde_json::from_slice(json)?;
+    }
+    Ok(())
 }
 
 fn has_text_changes(changes: &[Change]) -> bool {
@@ -446,6 +457,9 @@ pub fn process(
                 },
                 delay,
             }));
+        }
+        if watch.compare_last > 1 && decision.outcome == Outcome::Changed {
+            held_page(&mut decision, page_json.as_deref())?;
         }
         if watch.compare_last > 1
             && decision.outcome == Outcome::Changed

@@ -130,13 +130,24 @@ fn confirmation_can_be_turned_off() {
 
 #[test]
 fn compare_last_absorbs_a_page_flipping_between_states() {
+    flipping_page("confirm = false");
+}
+
+/// The same with each edit confirmed by a second fetch: the page compared
+/// with the earlier versions is the one held through the confirmation.
+#[test]
+fn compare_last_absorbs_a_flipping_page_after_confirmations() {
+    flipping_page("confirm = true\nconfirm_delay = \"10ms\"");
+}
+
+fn flipping_page(confirm: &str) {
     let env = Env::new();
     let body = |banner: &str| {
         format!("<html><body><div id=main><p>{banner}</p><p>{P1}</p></div></body></html>")
     };
-    env.config(
-        "[[watch]]\nname = \"ab\"\nurl = \"{base}/ab\"\nconfirm = false\ncompare_last = 3\n",
-    );
+    env.config(&format!(
+        "[[watch]]\nname = \"ab\"\nurl = \"{{base}}/ab\"\n{confirm}\ncompare_last = 3\n"
+    ));
     env.serve(
         "/ab",
         Reply::html(body("Donate to our annual appeal today, every gift helps")),

@@ -286,12 +286,21 @@ fn a_waiting_confirmation_is_held_compressed_and_restored_exactly() {
     assert!(u.packed_page.is_some());
     u.unpack().unwrap();
     assert_eq!(u.response, r);
-    assert_eq!(u.decision.as_deref(), Some(&decision));
-    // The held JSON is the page's own (it is stored as is).
+    // The held JSON is the page's own (it is stored as is) ...
     assert_eq!(u.page_json, Some(serde_json::to_vec(&page).unwrap()));
+    // ... and the page is read back from it only when asked for.
+    let mut held = *u.decision.clone().unwrap();
+    assert_eq!(held.new_version, Some(Some(Page::default())));
+    held_page(&mut held, u.page_json.as_deref()).unwrap();
+    assert_eq!(held, decision);
+    // A page that was never packed is left as it is.
+    let mut whole = decision.clone();
+    held_page(&mut whole, Some(b"not json")).unwrap();
+    assert_eq!(whole, decision);
     // A second unpack changes nothing.
     u.unpack().unwrap();
     assert_eq!(u.response.body, body.as_bytes());
+    assert_eq!(u.page_json, Some(serde_json::to_vec(&page).unwrap()));
 }
 
 #[test]
