@@ -733,6 +733,28 @@ mod tests {
     }
 
     proptest! {
+        /// Tokens cover any input exactly, in order, each non-empty but
+        /// the content of a raw-text element.
+        #[test]
+        fn token_ranges_tile_the_input(body in proptest::collection::vec(
+            prop_oneof![
+                Just(b"<".to_vec()), Just(b">".to_vec()), Just(b"</".to_vec()), Just(b"<!--".to_vec()),
+                Just(b"-->".to_vec()), Just(b"<script>".to_vec()), Just(b"</SCRIPT >".to_vec()),
+                Just(b"<p class='a>b'>".to_vec()), Just(b"\"".to_vec()), Just(b"<!x>".to_vec()),
+                Just(b"<title>".to_vec()), Just(b"</title".to_vec()), proptest::collection::vec(any::<u8>(), 0..6),
+            ], 0..40)) {
+            let body = body.concat();
+            let mut at = 0;
+            for (t, r) in spans(&body) {
+                prop_assert_eq!(r.start, at);
+                prop_assert!(r.end <= body.len());
+                let raw = matches!(t, Tok::Raw { .. });
+                prop_assert!(!r.is_empty() || raw);
+                at = r.end;
+            }
+            prop_assert_eq!(at, body.len());
+        }
+
         /// A patch, when one is made, rebuilds the new body byte for byte.
         #[test]
         fn patches_round_trip(
