@@ -63,16 +63,37 @@ pub(super) fn is_block(name: &str) -> bool {
 
 /// The response area's furniture: never part of the main text, whether or
 /// not the page has responses yet (so the first comment does not make
-/// "Leave a Reply" disappear from the text).
-static COMMENT_AREA: LazyLock<Selector> = LazyLock::new(|| {
-    Selector::parse(
-        "#comments, .comments-area, #respond, .comment-respond, #commentform, .comment-form, \
-         .comments-title, .comment-reply-title, .commentlist, .comment-list, .ping-list, .pinglist, \
-         .trackback-list, .wp-block-comments, .wp-block-post-comments, .wp-block-comment-template, \
-         .wp-block-post-comments-form, .nocomments, .no-comments, #disqus_thread",
-    )
-    .unwrap_or_else(|e| unreachable!("static selector: {e:?}"))
-});
+/// "Leave a Reply" disappear from the text). Elements with one of these
+/// ids ...
+const COMMENT_AREA_IDS: &[&str] = &["comments", "respond", "commentform", "disqus_thread"];
+/// ... or one of these classes (both compared exactly, as CSS selectors
+/// do in a document that is not in quirks mode).
+const COMMENT_AREA_CLASSES: &[&str] = &[
+    "comments-area",
+    "comment-respond",
+    "comment-form",
+    "comments-title",
+    "comment-reply-title",
+    "commentlist",
+    "comment-list",
+    "ping-list",
+    "pinglist",
+    "trackback-list",
+    "wp-block-comments",
+    "wp-block-post-comments",
+    "wp-block-comment-template",
+    "wp-block-post-comments-form",
+    "nocomments",
+    "no-comments",
+];
+
+/// Whether an element is response-area furniture: what the selector list
+/// `#comments, .comments-area, …` matches, in one look at its id and
+/// classes rather than twenty selector matches.
+fn comment_area(e: &scraper::node::Element) -> bool {
+    e.id().is_some_and(|id| COMMENT_AREA_IDS.contains(&id))
+        || e.classes().any(|c| COMMENT_AREA_CLASSES.contains(&c))
+}
 
 fn re(s: &str) -> Regex {
     Regex::new(s).unwrap_or_else(|e| unreachable!("static regex {s}: {e}"))
@@ -214,6 +235,14 @@ impl Walker {
     }
 }
 
+/// The elements `doc.select(…)` looks at, in the order it does.
+pub(super) fn elements(doc: &Html) -> impl Iterator<Item = ElementRef<'_>> {
+    doc.tree
+        .nodes()
+        .filter_map(ElementRef::wrap)
+        .filter(|e| e.parent().is_some())
+}
+
 fn matching_ids(doc: &Html, selectors: &[Selector]) -> NodeSet {
     selectors
         .iter()
@@ -243,7 +272,11 @@ pub fn extract_html(src: &str, base: Option<&reqwest::Url>, rules: &Rules) -> Ht
     let (found, items) = super::responses::find(&doc);
     let mut ignored = user_ignored.clone();
     ignored.extend(items.iter().copied());
-    ignored.extend(doc.select(&COMMENT_AREA).map(|e| e.id()));
+    ignored.extend(
+        elements(&doc)
+            .filter(|e| comment_area(e.value()))
+            .map(|e| e.id()),
+    );
 
     let roots: Vec<ElementRef> = if rules.select.is_empty() {
         // `select` always wins; without it, the page's own content.
@@ -349,4 +382,58 @@ fn title(doc: &Html) -> Option<String> {
     let t = doc.select(&sel).next()?;
     let text = normalize(&t.text().collect::<String>());
     (!text.is_empty()).then_some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The CSS selector list the hand matcher stands for.
+    fn comment_area_selector() -> Selector {
+        let list: Vec<String> = COMMENT_AREA_IDS
+            .iter()
+            .map(|i| format!("#{i}"))
+            .chain(COMMENT_AREA_CLASSES.iter().map(|c| format!(".{c}")))
+            .collect();
+        Selector::parse(&list.join(", ")).unwrap()
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::sample::select(COMMENT_AREA_IDS).prop_map(str::to_string),
+            proptest::sample::select(COMMENT_AREA_CLASSES).prop_map(str::to_string),
+            Just("Comments".to_string()),
+            Just("comment".to_string()),
+            Just("comments-area-2".to_string()),
+            Just("entry-content".to_string()),
+            "[a-z-]{1,6}",
+        ]
+    }
+
+    proptest! {
+        /// The hand matcher picks exactly the elements the selector list does.
+        #[test]
+        fn comment_area_matches_as_the_selector_list_does(divs in proptest::collection::vec(
+            (proptest::option::of(name()), proptest::collection::vec(name(), 0..3), 0usize..3),
+            1..25,
+        )) {
+            let mut html = String::from("<!DOCTYPE html><html><body>");
+            for (id, classes, close) in &divs {
+                html.push_str("<div");
+                if let Some(id) = id {
+                    html.push_str(&format!(" id=\"{id}\""));
+                }
+                if !classes.is_empty() {
+                    html.push_str(&format!(" class=\" {}\t\"", classes.join("  ")));
+                }
+                html.push_str(">x");
+                html.push_str(&"</div>".repeat(*close));
+            }
+            let doc = Html::parse_document(&html);
+            let by_selector: Vec<NodeId> = doc.select(&comment_area_selector()).map(|e| e.id()).collect();
+            let by_hand: Vec<NodeId> = elements(&doc).filter(|e| comment_area(e.value())).map(|e| e.id()).collect();
+            prop_assert_eq!(by_selector, by_hand);
+        }
+    }
 }

@@ -3,26 +3,121 @@
 
 use super::text::normalize;
 use crate::model::Meta;
-use scraper::{Html, Selector};
+use scraper::{ElementRef, Html};
 use serde_json::Value;
-use std::sync::LazyLock;
 
-fn sel(s: &str) -> Selector {
-    Selector::parse(s).unwrap_or_else(|e| unreachable!("static selector {s}: {e:?}"))
+/// What the CSS selectors in the tests' `SELECTORS` match, element by
+/// element, so that one walk over the document finds all of it. `rel` and
+/// `type` values compare ASCII case-insensitively on HTML elements, as
+/// CSS does in an HTML document.
+mod is {
+    use scraper::ElementRef;
+
+    const HTML: &str = "http://www.w3.org/1999/xhtml";
+
+    fn eq(e: &ElementRef, a: &str, b: &str) -> bool {
+        if &*e.value().name.ns == HTML {
+            a.eq_ignore_ascii_case(b)
+        } else {
+            a == b
+        }
+    }
+
+    /// `[name~=word]` for a name compared case-insensitively in HTML.
+    fn has_word(e: &ElementRef, name: &str, word: &str) -> bool {
+        e.value().attr(name).is_some_and(|v| {
+            v.split([' ', '\t', '\n', '\r', '\x0C'])
+                .any(|w| eq(e, w, word))
+        })
+    }
+
+    fn named(e: &ElementRef, name: &str) -> bool {
+        e.value().name() == name
+    }
+
+    /// `link[rel~=canonical][href]`
+    pub fn canonical(e: &ElementRef) -> bool {
+        named(e, "link") && e.value().attr("href").is_some() && has_word(e, "rel", "canonical")
+    }
+
+    /// `link[rel~=alternate][type="application/rss+xml"][href]`, or Atom.
+    pub fn feed(e: &ElementRef) -> bool {
+        named(e, "link")
+            && e.value().attr("href").is_some()
+            && has_word(e, "rel", "alternate")
+            && e.value().attr("type").is_some_and(|t| {
+                eq(e, t, "application/rss+xml") || eq(e, t, "application/atom+xml")
+            })
+    }
+
+    /// `meta[content]`
+    pub fn meta(e: &ElementRef) -> bool {
+        named(e, "meta") && e.value().attr("content").is_some()
+    }
+
+    /// `[itemprop=datePublished], [itemprop=dateModified]`
+    pub fn dated_itemprop(e: &ElementRef) -> bool {
+        matches!(
+            e.value().attr("itemprop"),
+            Some("datePublished" | "dateModified")
+        )
+    }
+
+    /// `article time[datetime], time[pubdate][datetime]`
+    pub fn time(e: &ElementRef) -> bool {
+        named(e, "time")
+            && e.value().attr("datetime").is_some()
+            && (e.value().attr("pubdate").is_some()
+                || e.ancestors()
+                    .filter_map(ElementRef::wrap)
+                    .any(|a| named(&a, "article")))
+    }
+
+    /// `script[type="application/ld+json"]`
+    pub fn json_ld(e: &ElementRef) -> bool {
+        named(e, "script")
+            && e.value()
+                .attr("type")
+                .is_some_and(|t| eq(e, t, "application/ld+json"))
+    }
 }
 
-static CANONICAL: LazyLock<Selector> = LazyLock::new(|| sel("link[rel~=canonical][href]"));
-static FEEDS: LazyLock<Selector> = LazyLock::new(|| {
-    sel(
-        "link[rel~=alternate][type=\"application/rss+xml\"][href], link[rel~=alternate][type=\"application/atom+xml\"][href]",
-    )
-});
-static META: LazyLock<Selector> = LazyLock::new(|| sel("meta[content]"));
-static ITEMPROP: LazyLock<Selector> =
-    LazyLock::new(|| sel("[itemprop=datePublished], [itemprop=dateModified]"));
-static TIME: LazyLock<Selector> =
-    LazyLock::new(|| sel("article time[datetime], time[pubdate][datetime]"));
-static JSON_LD: LazyLock<Selector> = LazyLock::new(|| sel("script[type=\"application/ld+json\"]"));
+/// The elements [`read`] looks at, each kind in document order, from one
+/// walk over the document.
+#[derive(Default)]
+struct Found<'a> {
+    canonical: Option<ElementRef<'a>>,
+    feeds: Vec<ElementRef<'a>>,
+    metas: Vec<ElementRef<'a>>,
+    itemprops: Vec<ElementRef<'a>>,
+    json_ld: Vec<ElementRef<'a>>,
+    time: Option<ElementRef<'a>>,
+}
+
+fn find(doc: &Html) -> Found<'_> {
+    let mut f = Found::default();
+    for e in super::html::elements(doc) {
+        if f.canonical.is_none() && is::canonical(&e) {
+            f.canonical = Some(e);
+        }
+        if is::feed(&e) {
+            f.feeds.push(e);
+        }
+        if is::meta(&e) {
+            f.metas.push(e);
+        }
+        if is::dated_itemprop(&e) {
+            f.itemprops.push(e);
+        }
+        if is::json_ld(&e) {
+            f.json_ld.push(e);
+        }
+        if f.time.is_none() && is::time(&e) {
+            f.time = Some(e);
+        }
+    }
+    f
+}
 
 const PUBLISHED_META: &[&str] = &[
     "article:published_time",
@@ -70,15 +165,15 @@ fn absolute(base: Option<&reqwest::Url>, href: &str) -> String {
 
 /// Read the page's metadata. `base` resolves relative links.
 pub fn read(doc: &Html, base: Option<&reqwest::Url>) -> Meta {
+    let found = find(doc);
     let mut meta = Meta {
-        canonical: doc
-            .select(&CANONICAL)
-            .next()
+        canonical: found
+            .canonical
             .and_then(|e| e.value().attr("href"))
             .map(|h| absolute(base, h)),
         ..Meta::default()
     };
-    for e in doc.select(&FEEDS) {
+    for e in found.feeds {
         if let Some(h) = e.value().attr("href") {
             let u = absolute(base, h);
             if !meta.feeds.contains(&u) {
@@ -86,7 +181,7 @@ pub fn read(doc: &Html, base: Option<&reqwest::Url>) -> Meta {
             }
         }
     }
-    for e in doc.select(&META) {
+    for e in found.metas {
         let v = e.value();
         let key = v
             .attr("property")
@@ -104,7 +199,7 @@ pub fn read(doc: &Html, base: Option<&reqwest::Url>) -> Meta {
             meta.modified = Some(content);
         }
     }
-    for e in doc.select(&ITEMPROP) {
+    for e in found.itemprops {
         let v = e.value();
         let value = v
             .attr("datetime")
@@ -121,7 +216,7 @@ pub fn read(doc: &Html, base: Option<&reqwest::Url>) -> Meta {
         }
     }
     if meta.published.is_none() || meta.modified.is_none() {
-        for e in doc.select(&JSON_LD) {
+        for e in found.json_ld {
             let Ok(v) = serde_json::from_str::<Value>(&e.text().collect::<String>()) else {
                 continue;
             };
@@ -134,9 +229,8 @@ pub fn read(doc: &Html, base: Option<&reqwest::Url>) -> Meta {
         }
     }
     if meta.published.is_none() {
-        meta.published = doc
-            .select(&TIME)
-            .next()
+        meta.published = found
+            .time
             .and_then(|e| e.value().attr("datetime"))
             .map(normalize)
             .filter(|s| !s.is_empty());
@@ -147,6 +241,73 @@ pub fn read(doc: &Html, base: Option<&reqwest::Url>) -> Meta {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use scraper::Selector;
+
+    /// Each predicate of [`is`] with the selector it stands for.
+    #[allow(clippy::type_complexity)]
+    const SELECTORS: &[(fn(&ElementRef) -> bool, &str)] = &[
+        (is::canonical, "link[rel~=canonical][href]"),
+        (
+            is::feed,
+            "link[rel~=alternate][type=\"application/rss+xml\"][href], link[rel~=alternate][type=\"application/atom+xml\"][href]",
+        ),
+        (is::meta, "meta[content]"),
+        (
+            is::dated_itemprop,
+            "[itemprop=datePublished], [itemprop=dateModified]",
+        ),
+        (is::time, "article time[datetime], time[pubdate][datetime]"),
+        (is::json_ld, "script[type=\"application/ld+json\"]"),
+    ];
+
+    fn attribute() -> impl Strategy<Value = String> {
+        let name = proptest::sample::select(vec![
+            "rel", "type", "href", "content", "itemprop", "datetime", "pubdate", "REL",
+        ]);
+        let value = proptest::sample::select(vec![
+            "canonical",
+            "Canonical alternate",
+            "alternate",
+            " alternate\tnofollow",
+            "application/rss+xml",
+            "Application/Atom+XML",
+            "application/ld+json",
+            "datePublished",
+            "datepublished",
+            "dateModified",
+            "",
+        ]);
+        (name, value).prop_map(|(n, v)| format!(" {n}=\"{v}\""))
+    }
+
+    proptest! {
+        /// One walk finds exactly what each selector finds, in its order.
+        #[test]
+        fn the_walk_finds_what_the_selectors_find(parts in proptest::collection::vec(
+            (
+                proptest::sample::select(vec!["link", "meta", "script", "time", "article", "span", "svg", "LINK"]),
+                proptest::collection::vec(attribute(), 0..4),
+                0usize..2,
+            ),
+            1..20,
+        )) {
+            let mut html = String::from("<!DOCTYPE html><html><head>");
+            for (tag, attrs, close) in &parts {
+                html.push_str(&format!("<{tag}{}>", attrs.concat()));
+                if *close == 1 {
+                    html.push_str(&format!("x</{tag}>"));
+                }
+            }
+            let doc = Html::parse_document(&html);
+            for (is, css) in SELECTORS {
+                let selector = Selector::parse(css).unwrap();
+                let by_selector: Vec<_> = doc.select(&selector).map(|e| e.id()).collect();
+                let by_walk: Vec<_> = super::super::html::elements(&doc).filter(|e| is(e)).map(|e| e.id()).collect();
+                prop_assert_eq!(by_selector, by_walk, "{} in {}", css, html);
+            }
+        }
+    }
 
     #[test]
     fn meta_tags_links_and_json_ld() {
