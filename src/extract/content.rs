@@ -170,7 +170,7 @@ fn is_chrome(el: &ElementRef, in_article: bool) -> Chrome {
         "body" | "html" | "main" | "article" => return Chrome::No,
         _ => {}
     }
-    if let Some(role) = v.attr("role")
+    if let Some(role) = super::attr(v, "role")
         && matches!(
             role,
             "navigation"
@@ -274,7 +274,7 @@ impl StatsMap {
                             if let Some(top) = stack.last_mut() {
                                 let len = t.trim().chars().count();
                                 top.1.text += len;
-                                top.1.commas += t.matches(',').count();
+                                top.1.commas += memchr::memchr_iter(b',', t.as_bytes()).count();
                                 if top.2 {
                                     top.1.link += len;
                                 }
@@ -421,7 +421,7 @@ pub fn select(doc: &Html, excluded: &NodeSet) -> Content {
     // body into several), when they hold real text.
     let is_marked = |e: &ElementRef| {
         e.value().classes().any(|c| BODY_MARK.is_match(c))
-            || e.value().attr("itemprop") == Some("articleBody")
+            || super::attr(e.value(), "itemprop") == Some("articleBody")
     };
     let marked: Vec<ElementRef> = root
         .descendent_elements()

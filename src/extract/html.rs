@@ -5,6 +5,7 @@
 
 use super::NodeSet;
 use super::Rules;
+use super::attr;
 use super::text::normalize;
 use crate::model::{Block, BlockKind, ReaderResponse};
 use ego_tree::NodeId;
@@ -119,12 +120,13 @@ static RESPOND_BLOCK: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Drop the response area's own furniture from main-text blocks.
 fn drop_furniture(blocks: &mut Vec<Block>) {
+    // At most 200 characters (no more bytes than that is quicker to see).
+    let short = |t: &str| t.len() <= 200 || t.chars().count() <= 200;
     blocks.retain(|b| {
-        let short = b.text.chars().count() <= 200;
-        !(short && (COUNT_BLOCK.is_match(&b.text) || RESPOND_BLOCK.is_match(&b.text)))
+        !(short(&b.text) && (COUNT_BLOCK.is_match(&b.text) || RESPOND_BLOCK.is_match(&b.text)))
     });
     for b in blocks.iter_mut() {
-        if b.text.chars().count() <= 200 && INLINE_COUNT.is_match(&b.text) {
+        if short(&b.text) && INLINE_COUNT.is_match(&b.text) {
             b.text = normalize(&INLINE_COUNT.replace_all(&b.text, "$2"));
         }
     }
@@ -133,13 +135,13 @@ fn drop_furniture(blocks: &mut Vec<Block>) {
 /// Hidden by the author: the `hidden` attribute, `aria-hidden`, or an
 /// inline style that hides it.
 fn is_hidden(el: &scraper::node::Element) -> bool {
-    if el.attr("hidden").is_some() || el.attr("aria-hidden") == Some("true") {
+    if attr(el, "hidden").is_some() || attr(el, "aria-hidden") == Some("true") {
         return true;
     }
     if el.name() == "input" {
         return true;
     }
-    el.attr("style").is_some_and(|style| {
+    attr(el, "style").is_some_and(|style| {
         let s: String = style
             .chars()
             .filter(|c| !c.is_whitespace())

@@ -25,7 +25,7 @@ mod is {
 
     /// `[name~=word]` for a name compared case-insensitively in HTML.
     fn has_word(e: &ElementRef, name: &str, word: &str) -> bool {
-        e.value().attr(name).is_some_and(|v| {
+        super::super::attr(e.value(), name).is_some_and(|v| {
             v.split([' ', '\t', '\n', '\r', '\x0C'])
                 .any(|w| eq(e, w, word))
         })
@@ -37,28 +37,30 @@ mod is {
 
     /// `link[rel~=canonical][href]`
     pub fn canonical(e: &ElementRef) -> bool {
-        named(e, "link") && e.value().attr("href").is_some() && has_word(e, "rel", "canonical")
+        named(e, "link")
+            && super::super::attr(e.value(), "href").is_some()
+            && has_word(e, "rel", "canonical")
     }
 
     /// `link[rel~=alternate][type="application/rss+xml"][href]`, or Atom.
     pub fn feed(e: &ElementRef) -> bool {
         named(e, "link")
-            && e.value().attr("href").is_some()
+            && super::super::attr(e.value(), "href").is_some()
             && has_word(e, "rel", "alternate")
-            && e.value().attr("type").is_some_and(|t| {
+            && super::super::attr(e.value(), "type").is_some_and(|t| {
                 eq(e, t, "application/rss+xml") || eq(e, t, "application/atom+xml")
             })
     }
 
     /// `meta[content]`
     pub fn meta(e: &ElementRef) -> bool {
-        named(e, "meta") && e.value().attr("content").is_some()
+        named(e, "meta") && super::super::attr(e.value(), "content").is_some()
     }
 
     /// `[itemprop=datePublished], [itemprop=dateModified]`
     pub fn dated_itemprop(e: &ElementRef) -> bool {
         matches!(
-            e.value().attr("itemprop"),
+            super::super::attr(e.value(), "itemprop"),
             Some("datePublished" | "dateModified")
         )
     }
@@ -66,8 +68,8 @@ mod is {
     /// `article time[datetime], time[pubdate][datetime]`
     pub fn time(e: &ElementRef) -> bool {
         named(e, "time")
-            && e.value().attr("datetime").is_some()
-            && (e.value().attr("pubdate").is_some()
+            && super::super::attr(e.value(), "datetime").is_some()
+            && (super::super::attr(e.value(), "pubdate").is_some()
                 || e.ancestors()
                     .filter_map(ElementRef::wrap)
                     .any(|a| named(&a, "article")))
@@ -76,8 +78,7 @@ mod is {
     /// `script[type="application/ld+json"]`
     pub fn json_ld(e: &ElementRef) -> bool {
         named(e, "script")
-            && e.value()
-                .attr("type")
+            && super::super::attr(e.value(), "type")
                 .is_some_and(|t| eq(e, t, "application/ld+json"))
     }
 }

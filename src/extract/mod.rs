@@ -148,6 +148,16 @@ pub type NodeMap<V> =
     std::collections::HashMap<ego_tree::NodeId, V, std::hash::BuildHasherDefault<NodeHasher>>;
 
 /// SHA-256 of some bytes.
+/// An attribute's value as `Element::attr` finds it (an attribute in no
+/// namespace), by a look along the element's few attributes rather than
+/// interning the name first.
+fn attr<'a>(e: &'a scraper::node::Element, name: &str) -> Option<&'a str> {
+    e.attrs
+        .iter()
+        .find(|(q, _)| q.prefix.is_none() && q.ns.is_empty() && &*q.local == name)
+        .map(|(_, v)| &**v)
+}
+
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }

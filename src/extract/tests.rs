@@ -223,3 +223,29 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// The attribute lookup finds what scraper's `Element::attr` finds,
+    /// namespaced attributes (SVG's `xlink:href`) included.
+    #[test]
+    fn attribute_lookup_agrees_with_scraper(attrs in proptest::collection::vec(
+        (
+            proptest::sample::select(vec!["href", "xlink:href", "xmlns", "style", "HIDDEN", "aria-hidden", "role", "data-x"]),
+            "[a-z]{0,3}",
+        ),
+        0..5,
+    ), svg in any::<bool>()) {
+        let attrs: String = attrs.iter().map(|(n, v)| format!(" {n}=\"{v}\"")).collect();
+        let html = if svg {
+            format!("<svg><a{attrs}>x</a></svg>")
+        } else {
+            format!("<p{attrs}>x</p>")
+        };
+        let doc = scraper::Html::parse_fragment(&html);
+        for e in doc.tree.nodes().filter_map(scraper::ElementRef::wrap) {
+            for name in ["href", "xlink:href", "xmlns", "style", "hidden", "aria-hidden", "role", "data-x", "id"] {
+                prop_assert_eq!(attr(e.value(), name), e.value().attr(name), "{} in {}", name, html);
+            }
+        }
+    }
+}

@@ -22,17 +22,28 @@ pub fn normalize(s: &str) -> String {
 /// character is invisible, and its whitespace is tab to carriage return
 /// and space (as `char::is_whitespace` has it).
 fn normalize_ascii(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for word in s
-        .split(|c: char| matches!(c, '\t'..='\r' | ' '))
-        .filter(|w| !w.is_empty())
-    {
-        if !out.is_empty() {
-            out.push(' ');
+    let space = |c: u8| matches!(c, b'\t'..=b'\r' | b' ');
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        // A word, copied whole, then the whitespace after it skipped.
+        let start = i;
+        while i < b.len() && !space(b[i]) {
+            i += 1;
         }
-        out.push_str(word);
+        if i > start {
+            if !out.is_empty() {
+                out.push(b' ');
+            }
+            out.extend_from_slice(&b[start..i]);
+        }
+        while i < b.len() && space(b[i]) {
+            i += 1;
+        }
     }
-    out
+    // Only ASCII bytes were copied, whole words of them.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 fn normalize_chars(s: &str) -> String {
