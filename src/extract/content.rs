@@ -140,17 +140,13 @@ static NEGATIVE: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-fn attrs_text(el: &ElementRef) -> String {
-    let mut s = String::new();
-    if let Some(id) = el.value().id() {
-        s.push_str(id);
-        s.push(' ');
-    }
-    for c in el.value().classes() {
-        s.push_str(c);
-        s.push(' ');
-    }
-    s
+/// The words of an element's id and classes.
+fn name_tokens<'a>(el: &ElementRef<'a>) -> impl Iterator<Item = &'a str> {
+    let v = el.value();
+    v.id()
+        .into_iter()
+        .chain(v.classes())
+        .flat_map(str::split_whitespace)
 }
 
 /// How sure a name is that an element is chrome.
@@ -186,17 +182,18 @@ fn is_chrome(el: &ElementRef, in_article: bool) -> Chrome {
     {
         return Chrome::Strong;
     }
-    let names = attrs_text(el);
-    let verdicts: Vec<Chrome> = names
-        .split_whitespace()
-        .filter_map(classify_token)
-        .collect();
-    // A content name protects the element.
-    if verdicts.contains(&Chrome::No) {
-        Chrome::No
-    } else if verdicts.contains(&Chrome::Strong) {
+    let (mut strong, mut weak) = (false, false);
+    for verdict in name_tokens(el).filter_map(classify_token) {
+        match verdict {
+            // A content name protects the element.
+            Chrome::No => return Chrome::No,
+            Chrome::Strong => strong = true,
+            Chrome::Weak => weak = true,
+        }
+    }
+    if strong {
         Chrome::Strong
-    } else if verdicts.contains(&Chrome::Weak) {
+    } else if weak {
         Chrome::Weak
     } else {
         Chrome::No
