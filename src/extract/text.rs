@@ -24,25 +24,46 @@ pub fn normalize(s: &str) -> String {
 fn normalize_ascii(s: &str) -> String {
     let space = |c: u8| matches!(c, b'\t'..=b'\r' | b' ');
     let b = s.as_bytes();
+    // Already in shape (often so): no whitespace but single spaces inside,
+    // checked without a branch per byte.
+    let control_space = b
+        .iter()
+        .fold(false, |found, &c| found | (c.wrapping_sub(b'\t') <= b'\r' - b'\t'));
+    if !control_space
+        && b.first() != Some(&b' ')
+        && b.last() != Some(&b' ')
+        && memchr::memmem::find(b, b"  ").is_none()
+    {
+        return s.to_string();
+    }
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
+    while i < b.len() && space(b[i]) {
+        i += 1;
+    }
     while i < b.len() {
-        // A word, copied whole, then the whitespace after it skipped.
+        // A stretch already in shape (words with single spaces between
+        // them) is copied at once; usually that is the whole text.
         let start = i;
-        while i < b.len() && !space(b[i]) {
-            i += 1;
-        }
-        if i > start {
-            if !out.is_empty() {
-                out.push(b' ');
+        loop {
+            while i < b.len() && !space(b[i]) {
+                i += 1;
             }
-            out.extend_from_slice(&b[start..i]);
+            if b[i..].len() > 1 && b[i] == b' ' && !space(b[i + 1]) {
+                i += 1;
+            } else {
+                break;
+            }
         }
+        out.extend_from_slice(&b[start..i]);
         while i < b.len() && space(b[i]) {
             i += 1;
         }
+        if i < b.len() {
+            out.push(b' ');
+        }
     }
-    // Only ASCII bytes were copied, whole words of them.
+    // Only ASCII bytes were copied.
     String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
@@ -89,6 +110,12 @@ mod tests {
         #[test]
         fn ascii_text_normalizes_as_any_text(s in "[ -~\t\n\x0b\x0c\r\x00-\x1f]{0,80}") {
             prop_assert!(s.is_ascii());
+            prop_assert_eq!(normalize(&s), normalize_chars(&s));
+        }
+
+        /// Mostly whitespace, in every arrangement.
+        #[test]
+        fn ascii_whitespace_runs_normalize_as_any_text(s in "[ ab\t\n\r]{0,40}") {
             prop_assert_eq!(normalize(&s), normalize_chars(&s));
         }
     }
