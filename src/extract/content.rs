@@ -204,8 +204,9 @@ fn is_chrome(el: &ElementRef, in_article: bool) -> Chrome {
 /// chrome, whatever its name says: dropping it would lose the page.
 const CHROME_MAX_SHARE: f64 = 0.35;
 
-/// The chrome elements of a document (their subtrees are dropped).
-fn chrome(doc: &Html, excluded: &NodeSet) -> NodeSet {
+/// The chrome elements of a document (their subtrees are dropped), and the
+/// stats of the document without `excluded` they were judged by.
+fn chrome(doc: &Html, excluded: &NodeSet) -> (NodeSet, StatsMap) {
     let mut out = NodeSet::default();
     let stats = StatsMap::new(doc, excluded);
     let (page_text, _, _) = stats.get(&doc.root_element());
@@ -229,11 +230,11 @@ fn chrome(doc: &Html, excluded: &NodeSet) -> NodeSet {
             stack.push((c, inside));
         }
     }
-    out
+    (out, stats)
 }
 
 /// Visible text, link text and comma counts of an element's subtree.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Stats {
     text: usize,
     link: usize,
@@ -303,6 +304,32 @@ impl StatsMap {
         StatsMap(map)
     }
 
+    /// These stats with the subtrees of `roots` left out too: what [`new`]
+    /// gives skipping them as well, without another walk over the whole
+    /// document. `roots` are the chrome found with these stats: none is
+    /// inside another or inside what these stats skip.
+    ///
+    /// [`new`]: StatsMap::new
+    fn without(mut self, doc: &Html, roots: &NodeSet) -> StatsMap {
+        for id in roots {
+            let (Some(node), Some(st)) = (doc.tree.get(*id), self.0.get(id).copied()) else {
+                // Inside a script or template: never counted.
+                continue;
+            };
+            for a in node.ancestors() {
+                if let Some(s) = self.0.get_mut(&a.id()) {
+                    s.text = s.text.saturating_sub(st.text);
+                    s.link = s.link.saturating_sub(st.link);
+                    s.commas = s.commas.saturating_sub(st.commas);
+                }
+            }
+            for d in node.descendants() {
+                self.0.remove(&d.id());
+            }
+        }
+        self
+    }
+
     fn get(&self, el: &ElementRef) -> (usize, usize, usize) {
         self.0
             .get(&el.id())
@@ -355,10 +382,10 @@ pub struct Content {
 /// Choose the content of a document. `excluded` are subtrees already kept
 /// out of the text (reader responses, ignored parts).
 pub fn select(doc: &Html, excluded: &NodeSet) -> Content {
-    let mut drop = chrome(doc, excluded);
+    let (mut drop, stats) = chrome(doc, excluded);
+    let stats = stats.without(doc, &drop);
     drop.extend(excluded.iter().copied());
     let root = doc.root_element();
-    let stats = StatsMap::new(doc, &drop);
     let (page_text, page_links, _) = stats.get(&root);
 
     // Readability-style scoring: paragraphs give points to their ancestors.
@@ -509,5 +536,40 @@ pub fn select(doc: &Html, excluded: &NodeSet) -> Content {
     Content {
         roots: Some(roots),
         drop,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Taking the chrome out of the stats afterwards gives what a walk
+        /// skipping it from the start gives.
+        #[test]
+        fn stats_without_chrome_are_stats_skipping_it(parts in proptest::collection::vec(
+            prop_oneof![
+                Just("<nav>"), Just("</nav>"), Just("<footer>"), Just("</footer>"), Just("<aside class=\"x\">"),
+                Just("</aside>"), Just("<div class=\"x\">"), Just("<div>"), Just("</div>"), Just("<a href=/>"),
+                Just("</a>"), Just("<p>"), Just("</p>"), Just("<script>1,2</script>"), Just("<noscript><nav>n</nav></noscript>"),
+                Just("<article>"), Just("</article>"), Just("words, more words "), Just("menu"),
+                Just("<div class=\"sidebar\">"), Just("<ul class=\"menu\"><li>a, b</li></ul>"),
+            ],
+            0..40,
+        )) {
+            let doc = Html::parse_document(&parts.concat());
+            let excluded: NodeSet = doc
+                .tree
+                .nodes()
+                .filter_map(ElementRef::wrap)
+                .filter(|e| e.value().has_class("x", scraper::CaseSensitivity::CaseSensitive))
+                .map(|e| e.id())
+                .collect();
+            let (chrome, stats) = chrome(&doc, &excluded);
+            let mut skip = chrome.clone();
+            skip.extend(excluded.iter().copied());
+            prop_assert_eq!(stats.without(&doc, &chrome).0, StatsMap::new(&doc, &skip).0);
+        }
     }
 }

@@ -26,9 +26,9 @@ fn normalize_ascii(s: &str) -> String {
     let b = s.as_bytes();
     // Already in shape (often so): no whitespace but single spaces inside,
     // checked without a branch per byte.
-    let control_space = b
-        .iter()
-        .fold(false, |found, &c| found | (c.wrapping_sub(b'\t') <= b'\r' - b'\t'));
+    let control_space = b.iter().fold(false, |found, &c| {
+        found | (c.wrapping_sub(b'\t') <= b'\r' - b'\t')
+    });
     if !control_space
         && b.first() != Some(&b' ')
         && b.last() != Some(&b' ')
