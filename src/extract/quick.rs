@@ -12,6 +12,7 @@
 
 use super::text::normalize;
 use crate::volatile::VolatileRule;
+use std::ops::Range;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tok<'a> {
@@ -94,14 +95,14 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(hay, needle)
 }
 
-/// `needle` (which starts with `</`) in `hay`, ASCII case ignored.
-fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+/// Where `</name` starts in `hay`, ASCII case ignored.
+fn find_close(hay: &[u8], name: &[u8]) -> Option<usize> {
     let mut from = 0;
     while let Some(i) = memchr::memmem::find(&hay[from..], b"</") {
         let at = from + i;
         if hay
-            .get(at..at + needle.len())
-            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+            .get(at + 2..at + 2 + name.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(name))
         {
             return Some(at);
         }
@@ -133,81 +134,164 @@ fn tokenize(b: &[u8]) -> Vec<Tok<'_>> {
 }
 
 /// Tokens with the byte range each covers; the ranges tile the input.
-fn spans<'a>(b: &'a [u8]) -> Vec<(Tok<'a>, std::ops::Range<usize>)> {
-    type Spans<'a> = Vec<(Tok<'a>, std::ops::Range<usize>)>;
-    let mut out: Spans<'a> = Vec::with_capacity(b.len() / 32);
-    fn push<'a>(out: &mut Spans<'a>, t: Tok<'a>, from: usize, to: usize) {
-        out.push((t, from..to));
+fn spans<'a>(b: &'a [u8]) -> Vec<(Tok<'a>, Range<usize>)> {
+    let mut out = Vec::with_capacity(b.len() / 32);
+    let (mut i, mut raw_of) = (0, None);
+    while i < b.len() || raw_of.is_some() {
+        let (t, len) = token_at(b, i, raw_of);
+        raw_of = raw_after(&t);
+        out.push((t, i..i + len));
+        i += len;
     }
-    let mut i = 0;
-    while i < b.len() {
-        let rest = &b[i..];
-        if rest[0] != b'<' {
-            let end = memchr::memchr(b'<', rest).unwrap_or(rest.len());
-            push(&mut out, Tok::Text(&rest[..end]), i, i + end);
-            i += end;
-            continue;
-        }
-        if rest.starts_with(b"<!--") {
-            let end = find(&rest[4..], b"-->").map_or(rest.len(), |e| e + 7);
-            push(&mut out, Tok::Comment(&rest[..end]), i, i + end);
-            i += end;
-            continue;
-        }
-        let next = rest.get(1).copied().unwrap_or(0);
-        if next == b'!' || next == b'?' {
-            let end = memchr::memchr(b'>', rest).map_or(rest.len(), |e| e + 1);
-            push(&mut out, Tok::Other(&rest[..end]), i, i + end);
-            i += end;
-            continue;
-        }
-        let closing = next == b'/';
-        let name_start = if closing { 2 } else { 1 };
-        let name_len = rest[name_start.min(rest.len())..]
-            .iter()
-            .position(|c| !c.is_ascii_alphanumeric() && *c != b'-' && *c != b':')
-            .unwrap_or(rest.len() - name_start.min(rest.len()));
-        if name_len == 0 || !rest[name_start].is_ascii_alphabetic() {
-            // A lone `<`: text.
-            push(&mut out, Tok::Text(&rest[..1]), i, i + 1);
-            i += 1;
-            continue;
-        }
-        let name = &rest[name_start..name_start + name_len];
-        let end = tag_end(rest);
-        if closing {
-            push(&mut out, Tok::End { name }, i, i + end);
-            i += end;
-            continue;
-        }
-        push(
-            &mut out,
+    out
+}
+
+/// The token at `b[i..]`, and its length, when `raw_of` is the raw-text
+/// element (if any) whose content comes next. It is decided by its own
+/// bytes, those of the token after it and one byte more, never further
+/// (or by the end of the input): [`walk`] relies on that.
+#[inline(always)]
+fn token_at<'a>(b: &'a [u8], i: usize, raw_of: Option<&'a [u8]>) -> (Tok<'a>, usize) {
+    let rest = &b[i.min(b.len())..];
+    if let Some(parent) = raw_of {
+        let len = find_close(rest, parent).unwrap_or(rest.len());
+        return (
+            Tok::Raw {
+                parent,
+                text: &rest[..len],
+            },
+            len,
+        );
+    }
+    if rest.first() != Some(&b'<') {
+        let end = memchr::memchr(b'<', rest).unwrap_or(rest.len());
+        return (Tok::Text(&rest[..end]), end);
+    }
+    if rest.starts_with(b"<!--") {
+        let end = find(&rest[4..], b"-->").map_or(rest.len(), |e| e + 7);
+        return (Tok::Comment(&rest[..end]), end);
+    }
+    let next = rest.get(1).copied().unwrap_or(0);
+    if next == b'!' || next == b'?' {
+        let end = memchr::memchr(b'>', rest).map_or(rest.len(), |e| e + 1);
+        return (Tok::Other(&rest[..end]), end);
+    }
+    let closing = next == b'/';
+    let name_start = if closing { 2 } else { 1 };
+    let name_len = rest[name_start.min(rest.len())..]
+        .iter()
+        .position(|c| !c.is_ascii_alphanumeric() && *c != b'-' && *c != b':')
+        .unwrap_or(rest.len() - name_start.min(rest.len()));
+    if name_len == 0 || !rest[name_start].is_ascii_alphabetic() {
+        // A lone `<`: text.
+        return (Tok::Text(&rest[..1]), 1);
+    }
+    let name = &rest[name_start..name_start + name_len];
+    let end = tag_end(rest);
+    if closing {
+        (Tok::End { name }, end)
+    } else {
+        (
             Tok::Start {
                 name,
                 raw: &rest[..end],
             },
-            i,
-            i + end,
-        );
-        i += end;
-        if raw_text_element(name) && !rest[..end].ends_with(b"/>") {
-            let body = &b[i..];
-            let mut close = b"</".to_vec();
-            close.extend_from_slice(name);
-            let len = find_ci(body, &close).unwrap_or(body.len());
-            push(
-                &mut out,
-                Tok::Raw {
-                    parent: name,
-                    text: &body[..len],
-                },
-                i,
-                i + len,
-            );
-            i += len;
+            end,
+        )
+    }
+}
+
+/// The raw-text element whose content follows `t`, if `t` opens one.
+fn raw_after<'a>(t: &Tok<'a>) -> Option<&'a [u8]> {
+    match *t {
+        Tok::Start { name, raw } if raw_text_element(name) && !raw.ends_with(b"/>") => Some(name),
+        _ => None,
+    }
+}
+
+/// How many leading bytes `a` and `b` share.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    for step in [256, 16] {
+        while i + step <= n && a[i..i + step] == b[i..i + step] {
+            i += step;
         }
     }
-    out
+    i + a[i..n]
+        .iter()
+        .zip(&b[i..n])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// Walk `new`'s tokens (`ys`, from [`spans`]) against `old`'s, one to
+/// one, calling `differ(j, old's token, its range)` for each token `ys[j]`
+/// whose bytes differ from its counterpart's; `false` from it ends the
+/// walk. Also `false` when the two token lists differ in length.
+///
+/// `old` is tokenized only around differences: a token of `new` that lies,
+/// with the token after it and one byte more, inside a stretch both bodies
+/// share byte for byte is the same token in `old` when the tokenizer is in
+/// the same state there (see [`token_at`]), so most of `old` is passed over
+/// by comparing bytes in bulk.
+fn walk<'a>(
+    old: &'a [u8],
+    new: &'a [u8],
+    ys: &[(Tok<'a>, Range<usize>)],
+    differ: &mut dyn FnMut(usize, Tok<'a>, Range<usize>) -> bool,
+) -> bool {
+    // `ys[j]`'s counterpart starts at `a` in `old`, with `raw_of` as the
+    // tokenizer's state there; `old[a..a + same]` is known to equal the
+    // bytes of `new` from `ys[j]` on.
+    let (mut a, mut raw_of, mut same) = (0, None, 0);
+    let mut j = 0;
+    while let Some((_, rb)) = ys.get(j) {
+        // The same bytes make the same token only from the same state.
+        let state = j.checked_sub(1).and_then(|k| raw_after(&ys[k].0));
+        // What must be shared: this token, the next and one byte more (a
+        // lone `<` is told from `</x` by its third byte), or the rest of
+        // both bodies when that reaches the end.
+        let (need, both_end) = match ys.get(j + 1) {
+            Some((_, next)) if next.end < new.len() => (next.end + 1 - rb.start, true),
+            _ => (
+                new.len() - rb.start,
+                old.len().saturating_sub(a) == new.len() - rb.start,
+            ),
+        };
+        if same < need {
+            same = common_prefix(&old[a.min(old.len())..], &new[rb.start..]);
+        }
+        if same >= need && both_end && raw_of == state {
+            // This token is shared, and so is every one after it that
+            // lies, with its next token and a byte, inside the stretch.
+            let limit = rb.start + same;
+            let mut k = j + 1;
+            while ys.get(k + 1).is_some_and(|(_, next)| next.end < limit) {
+                k += 1;
+            }
+            let skipped = ys[k - 1].1.end - rb.start;
+            raw_of = raw_after(&ys[k - 1].0);
+            a += skipped;
+            same -= skipped;
+            j = k;
+            continue;
+        }
+        if a >= old.len() && raw_of.is_none() {
+            // `old` has fewer tokens.
+            return false;
+        }
+        let (ta, len) = token_at(old, a, raw_of);
+        let ra = a..a + len;
+        raw_of = raw_after(&ta);
+        if old[ra.clone()] != new[rb.clone()] && !differ(j, ta, ra) {
+            return false;
+        }
+        a += len;
+        same = 0;
+        j += 1;
+    }
+    a >= old.len() && raw_of.is_none()
 }
 
 /// A patch turning `old` into `new`, when their token lists line up and
@@ -215,17 +299,13 @@ fn spans<'a>(b: &'a [u8]) -> Vec<(Tok<'a>, std::ops::Range<usize>)> {
 /// timestamps, counters): `(offset, removed length, inserted bytes)`, in
 /// order. `None` when a patch would not pay.
 pub fn patch(old: &[u8], new: &[u8]) -> Option<Vec<u8>> {
-    let (a, b) = (spans(old), spans(new));
-    if a.len() != b.len() {
-        return None;
-    }
+    let ys = spans(new);
     let mut p = PatchBuilder::new(new.len(), old.len());
-    for ((_, ra), (_, rb)) in a.iter().zip(&b) {
-        if old[ra.clone()] != new[rb.clone()] {
-            p.push(ra.start, ra.len(), &new[rb.clone()]);
-        }
-    }
-    p.finish()
+    let lined_up = walk(old, new, &ys, &mut |j, _, ra| {
+        p.push(ra.start, ra.len(), &new[ys[j].1.clone()]);
+        true
+    });
+    if lined_up { p.finish() } else { None }
 }
 
 /// Apply a [`patch`] to the body it was made from; `None` when the patch
@@ -432,18 +512,12 @@ pub fn invisible_changes(
     if nul(old) || nul(new) {
         return None;
     }
-    let (a, b) = (spans(old), spans(new));
-    if a.len() != b.len() {
-        return None;
-    }
+    let ys = spans(new);
     let mut patch = PatchBuilder::new(new.len(), old.len());
-    for i in 0..a.len() {
-        let ((ta, ra), (tb, rb)) = (&a[i], &b[i]);
-        if old[ra.clone()] == new[rb.clone()] {
-            continue;
-        }
+    let invisible = walk(old, new, &ys, &mut |j, ta, ra| {
+        let (tb, rb) = (ys[j].0, ys[j].1.clone());
         let same = ta == tb
-            || match (*ta, *tb) {
+            || match (ta, tb) {
                 (Tok::Comment(_), Tok::Comment(_)) => true,
                 (Tok::Raw { parent: p, .. }, Tok::Raw { parent: q, .. }) => {
                     p.eq_ignore_ascii_case(q) && invisible_raw(p)
@@ -452,8 +526,8 @@ pub fn invisible_changes(
                     n.eq_ignore_ascii_case(m) && tags_equivalent(n, x, y)
                 }
                 (Tok::Text(x), Tok::Text(y)) => text_equivalent(
-                    i.checked_sub(1).and_then(|j| b.get(j)).map(|t| &t.0),
-                    b.get(i + 1).map(|t| &t.0),
+                    j.checked_sub(1).and_then(|k| ys.get(k)).map(|t| &t.0),
+                    ys.get(j + 1).map(|t| &t.0),
                     x,
                     y,
                     volatile,
@@ -461,12 +535,12 @@ pub fn invisible_changes(
                 ),
                 _ => false,
             };
-        if !same {
-            return None;
+        if same {
+            patch.push(ra.start, ra.len(), &new[rb]);
         }
-        patch.push(ra.start, ra.len(), &new[rb.clone()]);
-    }
-    Some(Invisible {
+        same
+    });
+    invisible.then(|| Invisible {
         patch: patch.finish(),
     })
 }
@@ -732,7 +806,115 @@ mod tests {
         "[a-z$0-9 ]{0,8}"
     }
 
+    /// The differing token pairs of two bodies tokenized whole, when
+    /// their token lists line up: what [`walk`] must report.
+    fn differing_pairs<'a>(
+        old: &'a [u8],
+        new: &'a [u8],
+    ) -> Option<Vec<(usize, Tok<'a>, Range<usize>)>> {
+        let (xs, ys) = (spans(old), spans(new));
+        (xs.len() == ys.len()).then(|| {
+            xs.into_iter()
+                .zip(&ys)
+                .enumerate()
+                .filter(|(_, ((_, ra), (_, rb)))| old[ra.clone()] != new[rb.clone()])
+                .map(|(j, ((ta, ra), _))| (j, ta, ra))
+                .collect()
+        })
+    }
+
+    fn walked<'a>(old: &'a [u8], new: &'a [u8]) -> Option<Vec<(usize, Tok<'a>, Range<usize>)>> {
+        let ys = spans(new);
+        let mut seen = Vec::new();
+        walk(old, new, &ys, &mut |j, t, r| {
+            seen.push((j, t, r));
+            true
+        })
+        .then_some(seen)
+    }
+
+    #[test]
+    fn the_walk_looks_a_byte_past_the_next_token() {
+        // `</<`: a lone `<`, the text `/`, then a tag; `</t>`: an end tag.
+        // The two share `</`, all of the first two tokens of `</<x`.
+        for (old, new) in [
+            ("</t>x<b>", "</<x<b>"),
+            ("</<x<b>", "</t>x<b>"),
+            ("a</<p>b", "a</p>b"),
+        ] {
+            assert_eq!(
+                walked(old.as_bytes(), new.as_bytes()),
+                differing_pairs(old.as_bytes(), new.as_bytes()),
+                "{old} → {new}"
+            );
+        }
+        // Same bytes after the state differs (`<title>` opens raw text).
+        let (old, new) = ("<p></p><title></title>", " <p></p><title></title>");
+        assert_eq!(walked(old.as_bytes(), new.as_bytes()), None);
+    }
+
+    fn soup() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just(b"<".to_vec()),
+                Just(b">".to_vec()),
+                Just(b"</".to_vec()),
+                Just(b"<!--".to_vec()),
+                Just(b"-->".to_vec()),
+                Just(b"<script>".to_vec()),
+                Just(b"</SCRIPT >".to_vec()),
+                Just(b"<p class='a>b'>".to_vec()),
+                Just(b"\"".to_vec()),
+                Just(b"<!x>".to_vec()),
+                Just(b"<title>".to_vec()),
+                Just(b"</title".to_vec()),
+                Just(b"<script/>".to_vec()),
+                Just(b"<1".to_vec()),
+                Just(b"<a-".to_vec()),
+                Just(b"text ".to_vec()),
+                proptest::collection::vec(any::<u8>(), 0..4),
+            ],
+            0..30,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
     proptest! {
+        /// Passing over shared stretches finds exactly the differences a
+        /// token-by-token comparison of both whole bodies finds.
+        #[test]
+        fn the_walk_finds_what_whole_tokenizing_finds(
+            old in soup(),
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), 0usize..4, soup()), 0..3),
+        ) {
+            let mut new = old.clone();
+            for (at, cut, with) in edits {
+                let i = at.index(new.len() + 1);
+                let j = (i + cut).min(new.len());
+                new.splice(i..j, with);
+            }
+            prop_assert_eq!(walked(&old, &new), differing_pairs(&old, &new));
+        }
+
+        /// The same on pages of real markup.
+        #[test]
+        fn the_walk_finds_what_whole_tokenizing_finds_on_pages(
+            frags in proptest::collection::vec((0usize..13, param()), 1..30),
+            edits in proptest::collection::vec((0usize..30, param(), 0usize..52), 0..4),
+        ) {
+            let a: String = frags.iter().map(|(k, p)| render(*k, p)).collect();
+            let mut changed = frags.clone();
+            for (at, p, kind) in edits {
+                let i = at % changed.len();
+                if kind < 13 {
+                    changed[i].0 = kind;
+                }
+                changed[i].1 = p;
+            }
+            let b: String = changed.iter().map(|(k, p)| render(*k, p)).collect();
+            prop_assert_eq!(walked(a.as_bytes(), b.as_bytes()), differing_pairs(a.as_bytes(), b.as_bytes()));
+        }
+
         /// Tokens cover any input exactly, in order, each non-empty but
         /// the content of a raw-text element.
         #[test]
