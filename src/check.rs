@@ -263,7 +263,7 @@ impl Unconfirmed {
     /// pages can wait at once in a large pass).
     pub fn pack(&mut self) {
         if self.packed.is_none()
-            && let Ok(z) = zstd::bulk::compress(&self.response.body, 1)
+            && let Ok(z) = crate::store::codec::compress_at(&self.response.body, &[], 1)
         {
             self.packed = Some(self.response.body.len());
             self.response.body = z;
@@ -271,7 +271,7 @@ impl Unconfirmed {
         if self.packed_page.is_none()
             && let Some(Some(Some(page))) = self.decision.as_mut().map(|d| &mut d.new_version)
             && let Ok(json) = serde_json::to_vec(page)
-            && let Ok(z) = zstd::bulk::compress(&json, 1)
+            && let Ok(z) = crate::store::codec::compress_at(&json, &[], 1)
         {
             self.packed_page = Some((z, json.len()));
             *page = Page::default();
@@ -283,11 +283,11 @@ impl Unconfirmed {
     /// more than the JSON that gets stored.
     pub fn unpack(&mut self) -> Result<()> {
         if let Some(len) = self.packed {
-            self.response.body = zstd::bulk::decompress(&self.response.body, len)?;
+            self.response.body = crate::store::codec::decompress(&self.response.body, len, &[])?;
             self.packed = None;
         }
         if let Some((z, len)) = self.packed_page.take() {
-            self.page_json = Some(zstd::bulk::decompress(&z, len)?);
+            self.page_json = Some(crate::store::codec::decompress(&z, len, &[])?);
         }
         Ok(())
     }

@@ -1176,7 +1176,7 @@ fn parse_headers(bytes: &[u8]) -> Vec<(String, String)> {
 /// the profile): one of each per thread, reused. A dictionary (an earlier
 /// blob, used once) is given to zstd with each call: it is read in place,
 /// where a prepared dictionary would first be copied and indexed apart.
-mod codec {
+pub(crate) mod codec {
     use std::cell::RefCell;
     use std::io;
     use zstd::zstd_safe::{CCtx, DCtx, get_error_name};
