@@ -221,11 +221,15 @@ pub struct Store {
     /// watch's first body, page or headers are compressed against it
     /// (pages of one site share most of their markup).
     site_bases: SiteBases,
-    /// Watch ids by name, as read (a pass asks several times per check).
-    /// Forgotten whenever a write fails: an id read inside a transaction
-    /// that was then rolled back may not exist.
+    /// Watch ids by name, as read (a check asks several times in a row);
+    /// at most [`WATCH_IDS`] of them, the memory of a 20,000-watch pass
+    /// being budgeted. Forgotten whenever a write fails: an id read inside
+    /// a transaction that was then rolled back may not exist.
     watch_ids: std::cell::RefCell<HashMap<String, i64>>,
 }
+
+/// How many watch ids a store remembers at once.
+const WATCH_IDS: usize = 256;
 
 /// (host, kind) → id of a whole blob of that site and kind.
 type SiteBases = HashMap<(String, BlobKind), i64>;
@@ -363,7 +367,11 @@ impl Store {
             .query_row([name], |r| r.get(0))
             .optional()?;
         if let Some(id) = id {
-            self.watch_ids.borrow_mut().insert(name.to_string(), id);
+            let mut ids = self.watch_ids.borrow_mut();
+            if ids.len() >= WATCH_IDS {
+                ids.clear();
+            }
+            ids.insert(name.to_string(), id);
         }
         Ok(id)
     }
