@@ -311,7 +311,34 @@ pub fn patch(old: &[u8], new: &[u8]) -> Option<Vec<u8>> {
 /// Apply a [`patch`] to the body it was made from; `None` when the patch
 /// does not fit it (a damaged archive).
 pub fn apply_patch(old: &[u8], patch: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(old.len() + patch.len());
+    let pieces = pieces(old, patch)?;
+    let mut out = Vec::with_capacity(pieces.iter().map(|p| p.len()).sum());
+    for p in pieces {
+        out.extend_from_slice(p);
+    }
+    Some(out)
+}
+
+/// Whether `patch` turns `old` into exactly `new`: [`apply_patch`]
+/// compared with `new`, without building the result.
+pub fn patch_rebuilds(old: &[u8], patch: &[u8], new: &[u8]) -> bool {
+    let Some(pieces) = pieces(old, patch) else {
+        return false;
+    };
+    let mut rest = new;
+    for p in pieces {
+        match rest.split_at_checked(p.len()) {
+            Some((head, tail)) if head == p => rest = tail,
+            _ => return false,
+        }
+    }
+    rest.is_empty()
+}
+
+/// What a patch makes of `old`, in order: stretches of `old` and the
+/// bytes put between them. `None` when the patch does not fit `old`.
+fn pieces<'a>(old: &'a [u8], patch: &'a [u8]) -> Option<Vec<&'a [u8]>> {
+    let mut out = Vec::new();
     let (mut at, mut p) = (0usize, patch);
     let word = |p: &[u8], i: usize| -> Option<usize> {
         let b: [u8; 4] = p.get(i..i + 4)?.try_into().ok()?;
@@ -322,12 +349,12 @@ pub fn apply_patch(old: &[u8], patch: &[u8]) -> Option<Vec<u8>> {
         if offset < at {
             return None;
         }
-        out.extend_from_slice(old.get(at..offset)?);
-        out.extend_from_slice(p.get(12..12 + inserted)?);
+        out.push(old.get(at..offset)?);
+        out.push(p.get(12..12 + inserted)?);
         at = offset.checked_add(removed)?;
         p = &p[12 + inserted..];
     }
-    out.extend_from_slice(old.get(at..)?);
+    out.push(old.get(at..)?);
     Some(out)
 }
 
@@ -955,6 +982,15 @@ mod tests {
             }
             let b: String = pad + &changed.iter().map(|(k, p)| render(*k, p)).collect::<String>();
             if let Some(p) = patch(a.as_bytes(), b.as_bytes()) {
+                prop_assert!(patch_rebuilds(a.as_bytes(), &p, b.as_bytes()));
+                // Not any other body: one byte more, or one byte changed.
+                let longer = format!("{}x", b);
+                prop_assert!(!patch_rebuilds(a.as_bytes(), &p, longer.as_bytes()));
+                let mut other = b.clone().into_bytes();
+                if let Some(last) = other.last_mut() {
+                    *last ^= 1;
+                    prop_assert!(!patch_rebuilds(a.as_bytes(), &p, &other));
+                }
                 prop_assert_eq!(apply_patch(a.as_bytes(), &p), Some(b.into_bytes()));
             }
         }

@@ -1517,7 +1517,7 @@ fn put_hashed_blob(
         let old = read_blob_shared(tx, pb)?;
         // A patch the check made is used when it rebuilds these very bytes.
         let made = known_patch
-            .filter(|p| crate::extract::quick::apply_patch(&old, p).as_deref() == Some(bytes))
+            .filter(|p| crate::extract::quick::patch_rebuilds(&old, p, bytes))
             .map(<[u8]>::to_vec);
         if let Some(p) = made.or_else(|| crate::extract::quick::patch(&old, bytes)) {
             return insert(PATCH, &codec::compress(&p, &[])?, Some((pb, depth + 1)));
