@@ -221,15 +221,7 @@ pub struct Store {
     /// watch's first body, page or headers are compressed against it
     /// (pages of one site share most of their markup).
     site_bases: SiteBases,
-    /// Watch ids by name, as read (a check asks several times in a row);
-    /// at most [`WATCH_IDS`] of them, the memory of a 20,000-watch pass
-    /// being budgeted. Forgotten whenever a write fails: an id read inside
-    /// a transaction that was then rolled back may not exist.
-    watch_ids: std::cell::RefCell<HashMap<String, i64>>,
 }
-
-/// How many watch ids a store remembers at once.
-const WATCH_IDS: usize = 256;
 
 /// (host, kind) → id of a whole blob of that site and kind.
 type SiteBases = HashMap<(String, BlobKind), i64>;
@@ -311,7 +303,6 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             site_bases: HashMap::new(),
-            watch_ids: Default::default(),
         };
         store.migrate()?;
         Ok(store)
@@ -358,30 +349,11 @@ impl Store {
     }
 
     fn watch_id(&self, name: &str) -> Result<Option<i64>> {
-        if let Some(&id) = self.watch_ids.borrow().get(name) {
-            return Ok(Some(id));
-        }
-        let id: Option<i64> = self
+        Ok(self
             .conn
             .prepare_cached("SELECT id FROM watches WHERE name = ?1")?
             .query_row([name], |r| r.get(0))
-            .optional()?;
-        if let Some(id) = id {
-            let mut ids = self.watch_ids.borrow_mut();
-            if ids.len() >= WATCH_IDS {
-                ids.clear();
-            }
-            ids.insert(name.to_string(), id);
-        }
-        Ok(id)
-    }
-
-    /// After a failed write: ids read since may have been rolled back.
-    fn forget_ids<T>(&self, r: Result<T>) -> Result<T> {
-        if r.is_err() {
-            self.watch_ids.borrow_mut().clear();
-        }
-        r
+            .optional()?)
     }
 
     /// The newest version and the comparison base of a watch.
@@ -1035,7 +1007,6 @@ impl Store {
                 if !self.conn.is_autocommit() {
                     let _ = self.conn.execute_batch("ROLLBACK");
                 }
-                self.watch_ids.borrow_mut().clear();
                 Err(plain_error(&self.path, e.into()))
             }
         }
@@ -1045,32 +1016,27 @@ impl Store {
     pub fn record(&mut self, rec: &CheckRecord) -> Result<Recorded> {
         let conn = &mut self.conn;
         let bases = &mut self.site_bases;
-        let out = (|| {
+        (|| {
             let tx = conn.savepoint()?;
             let out = record_in(&tx, rec, bases)?;
             tx.commit()?;
             Ok(out)
-        })();
-        self.forget_ids(out).map_err(|e| plain_error(&self.path, e))
+        })()
+        .map_err(|e| plain_error(&self.path, e))
     }
 
     /// Record a capture read from elsewhere (a WARC file): like a check,
     /// with its response marked by where it came from.
     pub fn record_imported(&mut self, rec: &CheckRecord, source: &str) -> Result<Recorded> {
-        let conn = &mut self.conn;
-        let bases = &mut self.site_bases;
-        let out = (|| {
-            let tx = conn.savepoint()?;
-            let out = record_in(&tx, rec, bases)?;
-            tx.prepare_cached(
-                "UPDATE responses SET source = ?1
-                 WHERE id = (SELECT response_id FROM checks WHERE id = ?2) AND source IS NULL",
-            )?
-            .execute(params![source, out.check_id])?;
-            tx.commit()?;
-            Ok(out)
-        })();
-        self.forget_ids(out)
+        let tx = self.conn.savepoint()?;
+        let out = record_in(&tx, rec, &mut self.site_bases)?;
+        tx.prepare_cached(
+            "UPDATE responses SET source = ?1
+             WHERE id = (SELECT response_id FROM checks WHERE id = ?2) AND source IS NULL",
+        )?
+        .execute(params![source, out.check_id])?;
+        tx.commit()?;
+        Ok(out)
     }
 
     /// Every check of a watch that saw the page (or a 304), oldest first,
