@@ -853,7 +853,7 @@ impl Store {
         let mut seen = std::collections::HashSet::new();
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT id, hash, size, refs FROM blobs")?;
+            .prepare_cached("SELECT b.id, b.hash, b.size, coalesce(r.refs, 0) FROM blobs b LEFT JOIN blob_refs r ON r.id = b.id")?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
@@ -904,6 +904,13 @@ impl Store {
                 ));
             }
         }
+        let counts: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM blob_refs r LEFT JOIN blobs b ON b.id = r.id WHERE b.id IS NULL")?
+            .query_row([], |r| r.get(0))?;
+        if counts > 0 {
+            problems.push(format!("{counts} reference count(s) of missing blobs"));
+        }
         let dangling: i64 = self.conn.prepare_cached("SELECT count(*) FROM versions v LEFT JOIN responses r ON r.id = v.response_id WHERE r.id IS NULL")?.query_row(
             [],
             |r| r.get(0),
@@ -939,7 +946,7 @@ impl Store {
             from.insert(old_rules);
             let new_blob = put_blob(&tx, &serde_json::to_vec(page)?, Base::None)?;
             if let Some(old) = old_blob {
-                tx.prepare_cached("UPDATE blobs SET refs = refs - 1 WHERE id = ?1")?
+                tx.prepare_cached("UPDATE blob_refs SET refs = refs - 1 WHERE id = ?1")?
                     .execute([old])?;
             }
             tx.prepare_cached("UPDATE versions SET page_blob = ?1, rules = ?2 WHERE watch_id = ?3 AND number = ?4")?.execute(
@@ -1458,7 +1465,7 @@ fn put_hashed_blob(
     }
     let insert = |codec: i64, data: &[u8], base: Option<(i64, i64)>| -> Result<i64> {
         tx.prepare_cached(
-            "INSERT INTO blobs (hash, size, codec, data, refs, base, depth) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6)",
+            "INSERT INTO blobs (hash, size, codec, data, base, depth) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
         .execute(params![
             &hash[..],
@@ -1469,6 +1476,8 @@ fn put_hashed_blob(
             base.map_or(0, |b| b.1)
         ])?;
         let id = tx.last_insert_rowid();
+        tx.prepare_cached("INSERT OR REPLACE INTO blob_refs (id, refs) VALUES (?1, 1)")?
+            .execute([id])?;
         if let Some((b, _)) = base {
             add_ref(tx, b)?;
         }
@@ -1542,7 +1551,7 @@ fn put_hashed_blob(
 
 /// One more reference to a blob.
 fn add_ref(tx: &Connection, id: i64) -> Result<()> {
-    tx.prepare_cached("UPDATE blobs SET refs = refs + 1 WHERE id = ?1")?
+    tx.prepare_cached("UPDATE blob_refs SET refs = refs + 1 WHERE id = ?1")?
         .execute([id])?;
     Ok(())
 }

@@ -135,7 +135,7 @@ impl Store {
             )?;
             tx.execute("DELETE FROM versions WHERE id = ?1", [v.id])?;
             if let Some(page) = v.page_blob {
-                tx.execute("UPDATE blobs SET refs = refs - 1 WHERE id = ?1", [page])?;
+                tx.execute("UPDATE blob_refs SET refs = refs - 1 WHERE id = ?1", [page])?;
             }
             tx.execute(
                 "INSERT OR REPLACE INTO pruned (watch_id, number, created_at, pruned_at) VALUES (?1, ?2, ?3, ?4)",
@@ -233,12 +233,15 @@ fn drop_response(tx: &Connection, wid: i64, id: i64) -> Result<bool> {
     )?;
     tx.execute("DELETE FROM responses WHERE id = ?1", [id])?;
     tx.execute(
-        "UPDATE blobs SET refs = refs - 1 WHERE id IN (?1, ?2)",
+        "UPDATE blob_refs SET refs = refs - 1 WHERE id IN (?1, ?2)",
         params![headers, body],
     )?;
     if headers == body {
         // Counted twice when stored; `IN` decremented it once.
-        tx.execute("UPDATE blobs SET refs = refs - 1 WHERE id = ?1", [headers])?;
+        tx.execute(
+            "UPDATE blob_refs SET refs = refs - 1 WHERE id = ?1",
+            [headers],
+        )?;
     }
     Ok(true)
 }
@@ -249,7 +252,9 @@ fn sweep(tx: &Connection) -> Result<usize> {
     let mut gone = 0;
     loop {
         let dead: Vec<(i64, Option<i64>)> = {
-            let mut stmt = tx.prepare("SELECT id, base FROM blobs WHERE refs <= 0")?;
+            let mut stmt = tx.prepare(
+                "SELECT r.id, b.base FROM blob_refs r JOIN blobs b ON b.id = r.id WHERE r.refs <= 0",
+            )?;
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?
         };
@@ -257,9 +262,10 @@ fn sweep(tx: &Connection) -> Result<usize> {
             return Ok(gone);
         }
         for (id, base) in dead {
+            tx.execute("DELETE FROM blob_refs WHERE id = ?1", [id])?;
             tx.execute("DELETE FROM blobs WHERE id = ?1", [id])?;
             if let Some(base) = base {
-                tx.execute("UPDATE blobs SET refs = refs - 1 WHERE id = ?1", [base])?;
+                tx.execute("UPDATE blob_refs SET refs = refs - 1 WHERE id = ?1", [base])?;
             }
             gone += 1;
         }

@@ -116,9 +116,11 @@ fn raw_evidence_round_trips_and_blobs_are_shared() {
     let page_blob = blob_id(&store, &serde_json::to_vec(&page).unwrap());
     let refs: i64 = store
         .conn
-        .query_row("SELECT refs FROM blobs WHERE id = ?1", [page_blob], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT refs FROM blob_refs WHERE id = ?1",
+            [page_blob],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(refs, 2);
 }
@@ -356,8 +358,8 @@ fn a_base_chain_that_loops_is_an_error_not_a_crash() {
         .conn
         .execute_batch(
             "PRAGMA foreign_keys = OFF;
-             INSERT INTO blobs (id, hash, size, codec, data, refs, base, depth) VALUES (1, randomblob(32), 10, 1, x'00', 1, 2, 1);
-             INSERT INTO blobs (id, hash, size, codec, data, refs, base, depth) VALUES (2, randomblob(32), 10, 1, x'00', 1, 1, 1);",
+             INSERT INTO blobs (id, hash, size, codec, data, base, depth) VALUES (1, randomblob(32), 10, 1, x'00', 2, 1);
+             INSERT INTO blobs (id, hash, size, codec, data, base, depth) VALUES (2, randomblob(32), 10, 1, x'00', 1, 1);",
         )
         .unwrap();
     let err = read_blob_uncached(&store.conn, 1).unwrap_err();
@@ -700,4 +702,38 @@ fn a_body_that_looks_like_a_zstd_dictionary_is_still_just_bytes() {
         .unwrap();
     assert_eq!(codec, ZSTD_DICT, "compressed against the first body");
     assert!(store.verify().unwrap().is_empty(), "{:?}", store.verify());
+}
+
+#[test]
+fn verify_checks_the_reference_counts_kept_apart_from_the_blobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    let page = Page::default();
+    record(&mut store, &resp(b"one body"), Some(&page));
+    assert_eq!(store.verify().unwrap(), Vec::<String>::new());
+    let body = blob_id(&store, b"one body");
+    // A count that no longer matches the references.
+    store
+        .conn
+        .execute("UPDATE blob_refs SET refs = 5 WHERE id = ?1", [body])
+        .unwrap();
+    let problems = store.verify().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].contains("reference count 5, but 1 references (body of response"),
+        "{problems:?}"
+    );
+    // A count row left behind by a blob that is gone.
+    store
+        .conn
+        .execute("UPDATE blob_refs SET refs = 1 WHERE id = ?1", [body])
+        .unwrap();
+    store
+        .conn
+        .execute_batch("PRAGMA foreign_keys = OFF; INSERT INTO blob_refs (id, refs) VALUES (999, 1); PRAGMA foreign_keys = ON;")
+        .unwrap();
+    assert_eq!(
+        store.verify().unwrap(),
+        vec!["1 reference count(s) of missing blobs".to_string()]
+    );
 }
