@@ -142,6 +142,16 @@ pub fn alert_for(r: &CheckResult, notify_on: &[String]) -> Option<Alert> {
     if changes.is_empty() {
         return None;
     }
+    // Nothing left out: the result's own summary and significance are
+    // those of these very changes.
+    let (summary, significance) = if changes.len() == r.changes.len() {
+        (r.summary.clone(), r.significance)
+    } else {
+        (
+            crate::summary::summarize(&changes),
+            crate::summary::report_significance(&changes),
+        )
+    };
     Some(Alert {
         schema_version: SCHEMA_VERSION,
         idempotency_key: idempotency_key(&r.watch, &r.checked_at),
@@ -150,8 +160,8 @@ pub fn alert_for(r: &CheckResult, notify_on: &[String]) -> Option<Alert> {
         checked_at: r.checked_at.clone(),
         version: r.version,
         previous_version: r.previous_version,
-        summary: crate::summary::summarize(&changes),
-        significance: crate::summary::report_significance(&changes).map(|s| s.as_str().to_string()),
+        summary,
+        significance: significance.map(|s| s.as_str().to_string()),
         diff: render::unified_diff(&r.watch, &changes),
         changes,
     })
@@ -286,4 +296,55 @@ pub async fn deliver(
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::{report_significance, summarize};
+
+    #[test]
+    fn an_alert_summarises_exactly_the_changes_it_carries() {
+        let changes = vec![
+            Change::TitleChanged {
+                before: Some("Old".into()),
+                after: Some("New".into()),
+            },
+            Change::TextEdited {
+                block: 2,
+                old_block: 2,
+                before: "The mission costs $40 million.".into(),
+                after: "The mission costs $60 million.".into(),
+            },
+        ];
+        let r = CheckResult {
+            watch: "w".into(),
+            url: "http://x/".into(),
+            checked_at: "2026-11-29T10:00:00.000Z".into(),
+            outcome: "changed",
+            http_status: Some(200),
+            version: Some(2),
+            previous_version: Some(1),
+            summary: summarize(&changes),
+            significance: report_significance(&changes),
+            changes: changes.clone(),
+            error: None,
+            alert: true,
+            retry_after: None,
+            duration_ms: 1,
+        };
+        // Everything wanted: the result's own summary and significance.
+        let all = alert_for(&r, &[]).unwrap();
+        assert_eq!(all.summary, r.summary);
+        assert_eq!(all.changes, changes);
+        // Only the text: summarised and weighed on its own.
+        let text = alert_for(&r, &["text".to_string()]).unwrap();
+        assert_eq!(text.changes, changes[1..]);
+        assert_eq!(text.summary, summarize(&changes[1..]));
+        assert_ne!(text.summary, r.summary);
+        assert_eq!(
+            text.significance.as_deref(),
+            report_significance(&changes[1..]).map(|s| s.as_str())
+        );
+    }
 }
