@@ -147,7 +147,6 @@ pub type NodeSet =
 pub type NodeMap<V> =
     std::collections::HashMap<ego_tree::NodeId, V, std::hash::BuildHasherDefault<NodeHasher>>;
 
-/// SHA-256 of some bytes.
 /// An attribute's value as `Element::attr` finds it (an attribute in no
 /// namespace), by a look along the element's few attributes rather than
 /// interning the name first.
@@ -158,6 +157,7 @@ fn attr<'a>(e: &'a scraper::node::Element, name: &str) -> Option<&'a str> {
         .map(|(_, v)| &**v)
 }
 
+/// SHA-256 of some bytes.
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
