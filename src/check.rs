@@ -254,7 +254,7 @@ pub struct Unconfirmed {
     pub packed_page: Option<(Vec<u8>, usize)>,
     /// That JSON once unpacked: the confirmation searches it, and it is
     /// what gets stored if the first decision stands. The decision's page
-    /// stays empty meanwhile (see [`Unconfirmed::page`]).
+    /// stays empty meanwhile (read back from the JSON by `held_page`).
     pub page_json: Option<Vec<u8>>,
 }
 
@@ -460,18 +460,16 @@ pub fn process(
         }
         if watch.compare_last > 1 && decision.outcome == Outcome::Changed {
             held_page(&mut decision, page_json.as_deref())?;
-        }
-        if watch.compare_last > 1
-            && decision.outcome == Outcome::Changed
-            && let Some(Some(page)) = &decision.new_version
-            && matches_earlier(store, watch, &prior, page, &volatile)?
-        {
-            decision = Decision {
-                outcome: Outcome::Unchanged,
-                changes: vec![],
-                new_version: None,
-                error: None,
-            };
+            if let Some(Some(page)) = &decision.new_version
+                && matches_earlier(store, watch, &prior, page, &volatile)?
+            {
+                decision = Decision {
+                    outcome: Outcome::Unchanged,
+                    changes: vec![],
+                    new_version: None,
+                    error: None,
+                };
+            }
         }
         // Fault reports: one when the failures reach the threshold, one on
         // recovery; nothing in between.
@@ -629,7 +627,7 @@ fn only_noise_since_last(
     // unreadable counts as "shown" (the full path then decides).
     let mut page: Option<Option<std::rc::Rc<Vec<u8>>>> = None;
     let mut shown = |text: &str| {
-        let json = page.get_or_insert_with(|| store.page_json_shared(latest).ok().flatten());
+        let json = page.get_or_insert_with(|| store.page_json(latest).ok().flatten());
         shown_in(json.as_ref().map(|j| j.as_slice()), text)
     };
     Ok(crate::extract::quick::invisible_changes(

@@ -420,22 +420,16 @@ impl Store {
         let Some(json) = self.page_json(version)? else {
             return Ok(None);
         };
-        let page = serde_json::from_str(&json).with_context(|| {
+        let page = serde_json::from_slice(&json).with_context(|| {
             format!("stored page of version {} is not readable", version.number)
         })?;
         Ok(Some(page))
     }
 
-    /// The stored page of a version as its JSON text (cheap to search).
-    pub fn page_json(&self, version: &Version) -> Result<Option<String>> {
-        Ok(self
-            .page_json_shared(version)?
-            .map(|json| utf8(json.as_ref().clone())))
-    }
-
-    /// [`Store::page_json`] as bytes, shared rather than copied (the cheap
-    /// comparison of a check searches it).
-    pub fn page_json_shared(&self, version: &Version) -> Result<Option<std::rc::Rc<Vec<u8>>>> {
+    /// The stored page of a version as its JSON, shared rather than copied
+    /// (the cheap comparison of a check searches it; [`Store::page`] reads
+    /// it).
+    pub fn page_json(&self, version: &Version) -> Result<Option<std::rc::Rc<Vec<u8>>>> {
         let blob: Option<i64> = self
             .conn
             .prepare_cached("SELECT page_blob FROM versions WHERE id = ?1")?
@@ -1138,11 +1132,6 @@ fn format_headers(headers: &[(String, String)]) -> Vec<u8> {
         s.push_str("\r\n");
     }
     s.into_bytes()
-}
-
-/// Bytes as text: validated once (fast when valid, as stored text is).
-fn utf8(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 fn parse_headers(bytes: &[u8]) -> Vec<(String, String)> {
