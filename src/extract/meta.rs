@@ -11,6 +11,7 @@ use serde_json::Value;
 /// `type` values compare ASCII case-insensitively on HTML elements, as
 /// CSS does in an HTML document.
 mod is {
+    use crate::extract::attr;
     use scraper::ElementRef;
 
     const HTML: &str = "http://www.w3.org/1999/xhtml";
@@ -25,7 +26,7 @@ mod is {
 
     /// `[name~=word]` for a name compared case-insensitively in HTML.
     fn has_word(e: &ElementRef, name: &str, word: &str) -> bool {
-        super::super::attr(e.value(), name).is_some_and(|v| {
+        attr(e.value(), name).is_some_and(|v| {
             v.split([' ', '\t', '\n', '\r', '\x0C'])
                 .any(|w| eq(e, w, word))
         })
@@ -37,30 +38,28 @@ mod is {
 
     /// `link[rel~=canonical][href]`
     pub fn canonical(e: &ElementRef) -> bool {
-        named(e, "link")
-            && super::super::attr(e.value(), "href").is_some()
-            && has_word(e, "rel", "canonical")
+        named(e, "link") && attr(e.value(), "href").is_some() && has_word(e, "rel", "canonical")
     }
 
     /// `link[rel~=alternate][type="application/rss+xml"][href]`, or Atom.
     pub fn feed(e: &ElementRef) -> bool {
         named(e, "link")
-            && super::super::attr(e.value(), "href").is_some()
+            && attr(e.value(), "href").is_some()
             && has_word(e, "rel", "alternate")
-            && super::super::attr(e.value(), "type").is_some_and(|t| {
+            && attr(e.value(), "type").is_some_and(|t| {
                 eq(e, t, "application/rss+xml") || eq(e, t, "application/atom+xml")
             })
     }
 
     /// `meta[content]`
     pub fn meta(e: &ElementRef) -> bool {
-        named(e, "meta") && super::super::attr(e.value(), "content").is_some()
+        named(e, "meta") && attr(e.value(), "content").is_some()
     }
 
     /// `[itemprop=datePublished], [itemprop=dateModified]`
     pub fn dated_itemprop(e: &ElementRef) -> bool {
         matches!(
-            super::super::attr(e.value(), "itemprop"),
+            attr(e.value(), "itemprop"),
             Some("datePublished" | "dateModified")
         )
     }
@@ -68,8 +67,8 @@ mod is {
     /// `article time[datetime], time[pubdate][datetime]`
     pub fn time(e: &ElementRef) -> bool {
         named(e, "time")
-            && super::super::attr(e.value(), "datetime").is_some()
-            && (super::super::attr(e.value(), "pubdate").is_some()
+            && attr(e.value(), "datetime").is_some()
+            && (attr(e.value(), "pubdate").is_some()
                 || e.ancestors()
                     .filter_map(ElementRef::wrap)
                     .any(|a| named(&a, "article")))
@@ -78,8 +77,7 @@ mod is {
     /// `script[type="application/ld+json"]`
     pub fn json_ld(e: &ElementRef) -> bool {
         named(e, "script")
-            && super::super::attr(e.value(), "type")
-                .is_some_and(|t| eq(e, t, "application/ld+json"))
+            && attr(e.value(), "type").is_some_and(|t| eq(e, t, "application/ld+json"))
     }
 }
 
