@@ -263,16 +263,20 @@ impl Unconfirmed {
     /// pages can wait at once in a large pass).
     pub fn pack(&mut self) {
         if self.packed.is_none()
-            && let Ok(z) = crate::store::codec::compress_at(&self.response.body, &[], 1)
+            && let Ok(mut z) = crate::store::codec::compress_at(&self.response.body, &[], 1)
         {
+            // The compressor's buffer has room for the worst case: what
+            // waits keeps only what it holds.
+            z.shrink_to_fit();
             self.packed = Some(self.response.body.len());
             self.response.body = z;
         }
         if self.packed_page.is_none()
             && let Some(Some(Some(page))) = self.decision.as_mut().map(|d| &mut d.new_version)
             && let Ok(json) = serde_json::to_vec(page)
-            && let Ok(z) = crate::store::codec::compress_at(&json, &[], 1)
+            && let Ok(mut z) = crate::store::codec::compress_at(&json, &[], 1)
         {
+            z.shrink_to_fit();
             self.packed_page = Some((z, json.len()));
             *page = Page::default();
         }
