@@ -262,6 +262,9 @@ impl Unconfirmed {
     /// Hold the body compressed while the confirmation waits (hundreds of
     /// pages can wait at once in a large pass).
     pub fn pack(&mut self) {
+        if std::env::var_os("NOPACK").is_some() {
+            return;
+        }
         if self.packed.is_none()
             && let Ok(mut z) = crate::store::codec::compress_at(&self.response.body, &[], 1)
         {
@@ -411,7 +414,15 @@ pub fn process(
                 if resp.status == 429 || resp.status == 503 {
                     result.retry_after = crate::fetch::retry_after(resp);
                 }
-                if let Some(found) = only_noise_since_last(store, watch, &prior, resp, &volatile)? {
+                let (found, unshown) =
+                    only_noise_since_last(store, watch, &prior, resp, &volatile)?;
+                // A lookup saved, nothing more: not worth failing the check.
+                if let (Some(texts), Some(latest)) = (unshown, &prior.latest)
+                    && let Err(e) = store.note_unshown(latest.id, &texts)
+                {
+                    tracing::debug!("{}: cannot remember unshown texts: {e:#}", watch.name);
+                }
+                if let Some(found) = found {
                     body_patch = found.patch;
                     (
                         Decision {
@@ -608,9 +619,9 @@ fn only_noise_since_last(
     prior: &crate::store::Prior,
     resp: &Response,
     volatile: &[VolatileRule],
-) -> Result<Option<crate::extract::quick::Invisible>> {
+) -> Result<(Option<crate::extract::quick::Invisible>, Option<String>)> {
     let Some(latest) = &prior.latest else {
-        return Ok(None);
+        return Ok((None, None));
     };
     let mime = resp.mime();
     if latest.gone
@@ -621,22 +632,80 @@ fn only_noise_since_last(
         || latest.final_url != resp.final_url
         || latest.requested_url != resp.requested_url
     {
-        return Ok(None);
+        return Ok((None, None));
     }
     let (status, content_type, body) = store.response_body(latest.response_id)?;
     if status != resp.status || content_type.as_deref() != resp.header("content-type") {
-        return Ok(None);
+        return Ok((None, None));
     }
-    // The current version's page, read only if a changed text needs it;
-    // unreadable counts as "shown" (the full path then decides).
+    // The current version's page, read only if a changed text needs it
+    // and the version has not learned it is not shown; unreadable counts
+    // as "shown" (the full path then decides).
+    let known: Vec<&str> = latest
+        .unshown
+        .as_deref()
+        .map_or_else(Vec::new, |u| u.split('\n').collect());
+    let mut learned: Vec<String> = Vec::new();
     let mut page: Option<Option<std::rc::Rc<Vec<u8>>>> = None;
+    let mut masked_page: Option<Vec<u8>> = None;
     let mut shown = |text: &str| {
+        let masked = mask_digits(text);
+        if known.contains(&masked.as_str()) || learned.contains(&masked) {
+            return false;
+        }
         let json = page.get_or_insert_with(|| store.page_json(latest).ok().flatten());
-        shown_in(json.as_ref().map(|j| j.as_slice()), text)
+        let json = json.as_ref().map(|j| j.as_slice());
+        let shown = shown_in(json, text);
+        if let (false, Some(json)) = (shown, json) {
+            learn_unshown(json, &mut masked_page, masked, &mut learned);
+        }
+        shown
     };
-    Ok(crate::extract::quick::invisible_changes(
-        &body, &resp.body, volatile, &mut shown,
-    ))
+    let found = crate::extract::quick::invisible_changes(&body, &resp.body, volatile, &mut shown);
+    let learned = (found.is_some() && !learned.is_empty()).then(|| {
+        let mut all: Vec<&str> = known;
+        all.extend(learned.iter().map(String::as_str));
+        // Bounded: a page whose hidden numbers keep changing shape still
+        // gets a short list, the newest kept.
+        let skip = all.len().saturating_sub(UNSHOWN_KEPT);
+        all[skip..].join("\n")
+    });
+    Ok((found, learned))
+}
+
+/// At most this many texts a version remembers its page does not show.
+const UNSHOWN_KEPT: usize = 8;
+
+/// `text` with its ASCII digits masked: texts that differ only in their
+/// digits mask alike.
+fn mask_digits(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_ascii_digit() { '0' } else { c })
+        .collect()
+}
+
+/// `masked` (a text the page JSON does not show, digits masked) is worth
+/// remembering when no text masking alike is in the page at all: then no
+/// text differing from it only in digits is shown either (a text found
+/// in the JSON is found masked in the masked JSON), and the next check
+/// can answer without reading the page.
+fn learn_unshown(
+    json: &[u8],
+    masked_page: &mut Option<Vec<u8>>,
+    masked: String,
+    learned: &mut Vec<String>,
+) {
+    let page = masked_page.get_or_insert_with(|| {
+        json.iter()
+            .map(|c| if c.is_ascii_digit() { b'0' } else { *c })
+            .collect()
+    });
+    if masked.len() <= 256
+        && !masked.contains('\n')
+        && memchr::memmem::find(page, masked.as_bytes()).is_none()
+    {
+        learned.push(masked);
+    }
 }
 
 /// Learn volatile blocks from two fetches made moments apart.

@@ -223,3 +223,62 @@ fn bad_noise_options_are_config_errors() {
         "{err}"
     );
 }
+
+/// The version's remembered texts its page does not show.
+fn unshown(env: &Env) -> Option<String> {
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    conn.query_row(
+        "SELECT unshown FROM versions ORDER BY id DESC LIMIT 1",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+#[test]
+fn text_the_page_does_not_show_is_remembered_and_a_shown_figure_still_counts() {
+    let env = Env::new();
+    watch(&env, "");
+    // The article shows a figure; a line outside it moves with every request.
+    let body = |figure: &str| {
+        format!(
+            "<html><head><title>Release</title></head><body><nav><a href=/>Home</a> <a href=/press>Press</a></nav>\
+             <main><article><h1>Release 7</h1><p>The United States is providing ${figure} million to support the mission.</p>\
+             <p>Funding will support training, equipment, and logistics for the mission over the coming year.</p></article></main>\
+             <footer><p>Page generated at {{{{TIME}}}}</p></footer></body></html>"
+        )
+    };
+    env.serve("/b", Reply::dynamic_html(body("40")));
+    assert_eq!(env.check_one("b")["outcome"], "first_capture");
+    let shown = env.stdout(&["show", "b"]);
+    assert!(!shown.contains("generated"), "{shown}");
+    assert_eq!(unshown(&env), None);
+
+    // Only the hidden line moved: unchanged without a re-fetch, and the
+    // version remembers the line (digits masked) is not on its page.
+    assert_eq!(env.check_one("b")["outcome"], "unchanged");
+    assert_eq!(page_hits(&env), 2);
+    assert_eq!(unshown(&env).as_deref(), Some("Page generated at 00:00:00"));
+    assert_eq!(env.check_one("b")["outcome"], "unchanged");
+    assert_eq!(page_hits(&env), 3);
+    assert_eq!(unshown(&env).as_deref(), Some("Page generated at 00:00:00"));
+
+    // A figure the page shows is a change, memo or not.
+    env.serve("/b", Reply::dynamic_html(body("45")));
+    let v = env.check_one("b");
+    assert_eq!(v["outcome"], "changed", "{v}");
+    assert!(
+        v["summary"].as_str().unwrap().contains("$45 million"),
+        "{v}"
+    );
+    // The new version has learned nothing yet.
+    assert_eq!(unshown(&env), None);
+
+    // Re-deriving a version's page (its rules changed) forgets what its
+    // old page did not show.
+    assert_eq!(env.check_one("b")["outcome"], "unchanged");
+    assert!(unshown(&env).is_some());
+    watch(&env, "ignore = [\"nav\"]");
+    env.cmd().args(["reprocess", "b"]).assert().success();
+    assert_eq!(unshown(&env), None);
+}

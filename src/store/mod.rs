@@ -55,6 +55,8 @@ pub struct Version {
     pub summary: Option<String>,
     /// Where the version's capture came from when it was imported.
     pub imported: Option<String>,
+    /// Texts its page does not show, digits masked ([`Store::note_unshown`]).
+    pub unshown: Option<String>,
 }
 
 /// What the next check is compared with.
@@ -242,7 +244,7 @@ pub fn default_path() -> PathBuf {
 }
 
 const VERSION_COLS: &str = "v.id, v.number, v.created_at, v.status, v.gone, r.requested_url, coalesce(r.final_url, r.requested_url), v.rules, v.response_id,
-     (SELECT summary FROM reports WHERE reports.version_id = v.id ORDER BY id DESC LIMIT 1), r.source";
+     (SELECT summary FROM reports WHERE reports.version_id = v.id ORDER BY id DESC LIMIT 1), r.source, v.unshown";
 
 fn version_row(row: &rusqlite::Row) -> rusqlite::Result<Version> {
     Ok(Version {
@@ -257,6 +259,7 @@ fn version_row(row: &rusqlite::Row) -> rusqlite::Result<Version> {
         response_id: row.get(8)?,
         summary: row.get(9)?,
         imported: row.get(10)?,
+        unshown: row.get(11)?,
     })
 }
 
@@ -592,6 +595,16 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Remember the texts (digits masked, one per line) the version's
+    /// stored page does not show, so that a check finding them changed
+    /// need not read the page. Rewriting the page forgets them.
+    pub fn note_unshown(&mut self, version_id: i64, texts: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE versions SET unshown = ?2 WHERE id = ?1")?
+            .execute(params![version_id, texts])?;
+        Ok(())
     }
 
     /// Remember volatile-text rules for an existing watch.
@@ -943,7 +956,7 @@ impl Store {
                 tx.prepare_cached("UPDATE blob_refs SET refs = refs - 1 WHERE id = ?1")?
                     .execute([old])?;
             }
-            tx.prepare_cached("UPDATE versions SET page_blob = ?1, rules = ?2 WHERE watch_id = ?3 AND number = ?4")?.execute(
+            tx.prepare_cached("UPDATE versions SET page_blob = ?1, rules = ?2, unshown = NULL WHERE watch_id = ?3 AND number = ?4")?.execute(
                 params![new_blob, rules, wid, number],
             )?;
         }

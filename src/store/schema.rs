@@ -325,4 +325,10 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE blobs DROP COLUMN refs;
     CREATE INDEX blob_refs_unreferenced ON blob_refs(refs) WHERE refs <= 0;
     "#,
+    r#"
+    -- Texts of the version's body (digits masked) its stored page does not
+    -- show, learned by the cheap path (a newline between two): the next
+    -- check need not read the page to know. NULL: none learned yet.
+    ALTER TABLE versions ADD COLUMN unshown TEXT;
+    "#,
 ];
