@@ -256,15 +256,25 @@ pub struct Unconfirmed {
     /// what gets stored if the first decision stands. The decision's page
     /// stays empty meanwhile (read back from the JSON by `held_page`).
     pub page_json: Option<Vec<u8>>,
+    /// Held as it is (not packed), counting this many bytes against the
+    /// pass's allowance for that.
+    pub held_plain: usize,
 }
 
 impl Unconfirmed {
+    /// About what holding it unpacked costs: its body, and as much again
+    /// for the page its decision carries.
+    fn plain_size(&self) -> usize {
+        let page = matches!(
+            self.decision.as_deref().map(|d| &d.new_version),
+            Some(Some(Some(_)))
+        );
+        self.response.body.len() * if page { 2 } else { 1 }
+    }
+
     /// Hold the body compressed while the confirmation waits (hundreds of
     /// pages can wait at once in a large pass).
     pub fn pack(&mut self) {
-        if std::env::var_os("NOPACK").is_some() {
-            return;
-        }
         if self.packed.is_none()
             && let Ok(mut z) = crate::store::codec::compress_at(&self.response.body, &[], 1)
         {
@@ -469,6 +479,7 @@ pub fn process(
                     packed: None,
                     packed_page: None,
                     page_json: None,
+                    held_plain: 0,
                 },
                 delay,
             }));
@@ -917,8 +928,10 @@ pub async fn run_checks(
         queue.push(Fetcher::host_key(&w.url), i);
     }
     let mut group = GroupCommit::default();
-    // Confirmations waiting with their first fetch's decision.
+    // Confirmations waiting with their first fetch's decision, and the
+    // allowance for those waiting unpacked.
     let mut carrying = 0usize;
+    let mut held = Held::new(HELD_PLAIN);
     loop {
         if set.is_empty() {
             queue.unstick();
@@ -952,6 +965,9 @@ pub async fn run_checks(
         if f.first.as_ref().is_some_and(|u| u.decision.is_some()) {
             carrying = carrying.saturating_sub(1);
         }
+        if let Some(u) = &f.first {
+            held.release(u);
+        }
         if let Some(Err(e)) = f.first.as_mut().map(Unconfirmed::unpack) {
             // Cannot happen short of memory trouble: the check fails, said so.
             f.first = None;
@@ -984,7 +1000,7 @@ pub async fn run_checks(
                 } else {
                     first.decision = None;
                 }
-                first.pack();
+                held.hold(&mut first);
                 // The confirmation must see the page itself, not a 304.
                 let req = request(store, watch, false);
                 spawn(&mut set, f.key, req, Some((first, delay, f.checked_at)))
@@ -1001,6 +1017,39 @@ const BATCH_WINDOW: Duration = Duration::from_millis(250);
 
 /// At most this many confirmations wait holding their first decision.
 const CARRIED_DECISIONS: usize = 1024;
+
+/// Confirmations wait unpacked up to about this many bytes in all.
+const HELD_PLAIN: usize = 8 << 20;
+
+/// How waiting confirmations are held: packing one costs two compressions
+/// and two decompressions, so the first few megabytes wait as they are
+/// and only the rest are packed.
+struct Held {
+    plain: usize,
+    limit: usize,
+}
+
+impl Held {
+    fn new(limit: usize) -> Held {
+        Held { plain: 0, limit }
+    }
+
+    /// Before the confirmation waits.
+    fn hold(&mut self, u: &mut Unconfirmed) {
+        let size = u.plain_size();
+        if self.plain + size <= self.limit {
+            self.plain += size;
+            u.held_plain = size;
+        } else {
+            u.pack();
+        }
+    }
+
+    /// Once it is back.
+    fn release(&mut self, u: &Unconfirmed) {
+        self.plain = self.plain.saturating_sub(u.held_plain);
+    }
+}
 
 /// Group commit, for passes and the daemon: checks processed close
 /// together share one transaction (each in a savepoint of its own), and

@@ -281,6 +281,7 @@ fn a_waiting_confirmation_is_held_compressed_and_restored_exactly() {
         packed: None,
         packed_page: None,
         page_json: None,
+        held_plain: 0,
     };
     u.pack();
     assert!(u.response.body.len() * 10 < body.len(), "held compressed");
@@ -358,4 +359,53 @@ proptest::proptest! {
             proptest::prop_assert!(!shown_in(Some(json.as_bytes()), &text));
         }
     }
+}
+
+#[test]
+fn confirmations_wait_unpacked_within_an_allowance_and_packed_beyond_it() {
+    let body = "<p>The Department announced new assistance today.</p>".repeat(400);
+    let r = resp(
+        200,
+        &format!("<html><body><main>{body}</main></body></html>"),
+        A,
+    );
+    let page = extract(&r, &Rules::default());
+    let waiting = || Unconfirmed {
+        response: r.clone(),
+        decision: Some(Box::new(Decision {
+            outcome: Outcome::Changed,
+            changes: vec![],
+            new_version: Some(Some(page.clone())),
+            error: None,
+        })),
+        packed: None,
+        packed_page: None,
+        page_json: None,
+        held_plain: 0,
+    };
+    // Body and page: about twice the body each.
+    let size = 2 * r.body.len();
+    let mut held = Held::new(size * 2 + size / 2);
+    let (mut a, mut b, mut c) = (waiting(), waiting(), waiting());
+    held.hold(&mut a);
+    held.hold(&mut b);
+    held.hold(&mut c);
+    assert_eq!((a.held_plain, b.held_plain, c.held_plain), (size, size, 0));
+    assert_eq!(a.response, r, "held as it was");
+    assert!(a.packed.is_none() && a.packed_page.is_none());
+    assert!(
+        c.packed.is_some() && c.packed_page.is_some(),
+        "past the allowance: packed"
+    );
+    // Back from its wait, the first makes room for the next.
+    held.release(&a);
+    let mut d = waiting();
+    held.hold(&mut d);
+    assert_eq!(d.held_plain, size);
+    assert!(d.packed.is_none());
+    // A packed one gives back nothing it did not take.
+    held.release(&c);
+    let mut e = waiting();
+    held.hold(&mut e);
+    assert!(e.packed.is_some());
 }
