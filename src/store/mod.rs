@@ -572,19 +572,23 @@ impl Store {
         let Some(wid) = self.watch_id(name)? else {
             return Ok(Vec::new());
         };
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT rule, learned_at, example FROM volatile_rules WHERE watch_id = +?1 ORDER BY learned_at, rule")?;
-        let rows = stmt.query_map([wid], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT rule, learned_at, example FROM volatile_rules WHERE watch_id = +?1",
+        )?;
+        let mut rows = stmt
+            .query_map([wid], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        // Sorted here: an ORDER BY made SQLite build a temporary b-tree on
+        // every check, rules or none.
+        rows.sort_by(|a, b| (&a.1, &a.0).cmp(&(&b.1, &b.0)));
         let mut out = Vec::new();
-        for row in rows {
-            let (rule, learned_at, example) = row?;
+        for (rule, learned_at, example) in rows {
             // A rule this version cannot read is skipped, not fatal.
             if let Ok(rule) = serde_json::from_str(&rule) {
                 out.push(LearnedRule {

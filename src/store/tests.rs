@@ -737,3 +737,34 @@ fn verify_checks_the_reference_counts_kept_apart_from_the_blobs() {
         vec!["1 reference count(s) of missing blobs".to_string()]
     );
 }
+
+#[test]
+fn volatile_rules_come_oldest_first_then_by_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    record(&mut store, &resp(b"<p>x</p>"), Some(&Page::default()));
+    let exact = |t: &str| {
+        (
+            crate::volatile::VolatileRule::Exact { text: t.into() },
+            String::new(),
+        )
+    };
+    store
+        .add_volatile_rules("w", &[exact("a")], "2026-11-29T12:00:00.000Z")
+        .unwrap();
+    store
+        .add_volatile_rules("w", &[exact("z"), exact("m")], "2026-11-29T11:00:00.000Z")
+        .unwrap();
+    let got: Vec<String> = store
+        .volatile_rules("w")
+        .unwrap()
+        .into_iter()
+        .map(|l| match l.rule {
+            crate::volatile::VolatileRule::Exact { text } => text,
+            other => format!("{other:?}"),
+        })
+        .collect();
+    // (the table keeps them by rule: "a" first)
+    assert_eq!(got, ["m", "z", "a"]);
+    assert!(store.volatile_rules("nobody").unwrap().is_empty());
+}
