@@ -652,16 +652,19 @@ fn only_noise_since_last(
     // The current version's page, read only if a changed text needs it
     // and the version has not learned it is not shown; unreadable counts
     // as "shown" (the full path then decides).
-    let known: Vec<&str> = latest
-        .unshown
-        .as_deref()
-        .map_or_else(Vec::new, |u| u.split('\n').collect());
+    let known = || {
+        latest
+            .unshown
+            .as_deref()
+            .into_iter()
+            .flat_map(|u| u.split('\n'))
+    };
     let mut learned: Vec<String> = Vec::new();
     let mut page: Option<Option<std::rc::Rc<Vec<u8>>>> = None;
     let mut masked_page: Option<Vec<u8>> = None;
     let mut shown = |text: &str| {
         let masked = mask_digits(text);
-        if known.contains(&masked.as_str()) || learned.contains(&masked) {
+        if known().any(|k| k == masked) || learned.contains(&masked) {
             return false;
         }
         let json = page.get_or_insert_with(|| store.page_json(latest).ok().flatten());
@@ -674,8 +677,7 @@ fn only_noise_since_last(
     };
     let found = crate::extract::quick::invisible_changes(&body, &resp.body, volatile, &mut shown);
     let learned = (found.is_some() && !learned.is_empty()).then(|| {
-        let mut all: Vec<&str> = known;
-        all.extend(learned.iter().map(String::as_str));
+        let all: Vec<&str> = known().chain(learned.iter().map(String::as_str)).collect();
         // Bounded: a page whose hidden numbers keep changing shape still
         // gets a short list, the newest kept.
         let skip = all.len().saturating_sub(UNSHOWN_KEPT);
@@ -690,8 +692,14 @@ const UNSHOWN_KEPT: usize = 8;
 /// `text` with its ASCII digits masked: texts that differ only in their
 /// digits mask alike.
 fn mask_digits(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_ascii_digit() { '0' } else { c })
+    // Masking ASCII digits keeps UTF-8 valid.
+    String::from_utf8(mask_digit_bytes(text.as_bytes())).unwrap_or_default()
+}
+
+fn mask_digit_bytes(bytes: &[u8]) -> Vec<u8> {
+    bytes
+        .iter()
+        .map(|c| if c.is_ascii_digit() { b'0' } else { *c })
         .collect()
 }
 
@@ -706,11 +714,7 @@ fn learn_unshown(
     masked: String,
     learned: &mut Vec<String>,
 ) {
-    let page = masked_page.get_or_insert_with(|| {
-        json.iter()
-            .map(|c| if c.is_ascii_digit() { b'0' } else { *c })
-            .collect()
-    });
+    let page = masked_page.get_or_insert_with(|| mask_digit_bytes(json));
     if masked.len() <= 256
         && !masked.contains('\n')
         && memchr::memmem::find(page, masked.as_bytes()).is_none()
