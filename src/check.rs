@@ -932,9 +932,8 @@ pub async fn run_checks(
         queue.push(Fetcher::host_key(&w.url), i);
     }
     let mut group = GroupCommit::default();
-    // Confirmations waiting with their first fetch's decision, and the
-    // allowance for those waiting unpacked.
-    let mut carrying = 0usize;
+    // Confirmations waiting: how many carry a decision, how many bytes
+    // wait unpacked.
     let mut held = Held::new(HELD_PLAIN);
     loop {
         if set.is_empty() {
@@ -966,9 +965,6 @@ pub async fn run_checks(
         let Ok(mut f) = joined else {
             continue;
         };
-        if f.first.as_ref().is_some_and(|u| u.decision.is_some()) {
-            carrying = carrying.saturating_sub(1);
-        }
         if let Some(u) = &f.first {
             held.release(u);
         }
@@ -997,13 +993,6 @@ pub async fn run_checks(
                 }
             }
             Step::Confirm { mut first, delay } => {
-                // What the first fetch was found to mean waits with it (a
-                // page each: bounded, beyond that it is worked out again).
-                if carrying < CARRIED_DECISIONS {
-                    carrying += 1;
-                } else {
-                    first.decision = None;
-                }
                 held.hold(&mut first);
                 // The confirmation must see the page itself, not a 304.
                 let req = request(store, watch, false);
@@ -1025,21 +1014,32 @@ const CARRIED_DECISIONS: usize = 1024;
 /// Confirmations wait unpacked up to about this many bytes in all.
 const HELD_PLAIN: usize = 8 << 20;
 
-/// How waiting confirmations are held: packing one costs two compressions
-/// and two decompressions, so the first few megabytes wait as they are
-/// and only the rest are packed.
+/// How waiting confirmations are held. What the first fetch was found to
+/// mean waits with it (a page each: bounded, beyond that it is worked out
+/// again). Packing one costs two compressions and two decompressions, so
+/// the first few megabytes wait as they are and only the rest are packed.
 struct Held {
+    decisions: usize,
     plain: usize,
     limit: usize,
 }
 
 impl Held {
     fn new(limit: usize) -> Held {
-        Held { plain: 0, limit }
+        Held {
+            decisions: 0,
+            plain: 0,
+            limit,
+        }
     }
 
     /// Before the confirmation waits.
     fn hold(&mut self, u: &mut Unconfirmed) {
+        if self.decisions < CARRIED_DECISIONS {
+            self.decisions += u.decision.is_some() as usize;
+        } else {
+            u.decision = None;
+        }
         let size = u.plain_size();
         if self.plain + size <= self.limit {
             self.plain += size;
@@ -1051,6 +1051,9 @@ impl Held {
 
     /// Once it is back.
     fn release(&mut self, u: &Unconfirmed) {
+        if u.decision.is_some() {
+            self.decisions = self.decisions.saturating_sub(1);
+        }
         self.plain = self.plain.saturating_sub(u.held_plain);
     }
 }

@@ -409,3 +409,40 @@ fn confirmations_wait_unpacked_within_an_allowance_and_packed_beyond_it() {
     held.hold(&mut e);
     assert!(e.packed.is_some());
 }
+
+#[test]
+fn at_most_so_many_confirmations_wait_with_their_decision() {
+    let r = resp(200, "<p>Short.</p>", A);
+    let waiting = || Unconfirmed {
+        response: r.clone(),
+        decision: Some(Box::new(Decision {
+            outcome: Outcome::Changed,
+            changes: vec![],
+            new_version: None,
+            error: None,
+        })),
+        packed: None,
+        packed_page: None,
+        page_json: None,
+        held_plain: 0,
+    };
+    let mut held = Held::new(HELD_PLAIN);
+    let mut all: Vec<Unconfirmed> = (0..CARRIED_DECISIONS).map(|_| waiting()).collect();
+    for u in &mut all {
+        held.hold(u);
+    }
+    assert!(all.iter().all(|u| u.decision.is_some()));
+    // One more: it waits without, and is worked out again when back.
+    let mut extra = waiting();
+    held.hold(&mut extra);
+    assert!(extra.decision.is_none());
+    // Coming back without a decision frees nothing; with one, a place.
+    held.release(&extra);
+    let mut next = waiting();
+    held.hold(&mut next);
+    assert!(next.decision.is_none());
+    held.release(&all[0]);
+    let mut again = waiting();
+    held.hold(&mut again);
+    assert!(again.decision.is_some());
+}
