@@ -957,8 +957,7 @@ impl Store {
             from.insert(old_rules);
             let new_blob = put_blob(&tx, &serde_json::to_vec(page)?, Base::None)?;
             if let Some(old) = old_blob {
-                tx.prepare_cached("UPDATE blob_refs SET refs = refs - 1 WHERE id = ?1")?
-                    .execute([old])?;
+                drop_ref(&tx, old)?;
             }
             tx.prepare_cached("UPDATE versions SET page_blob = ?1, rules = ?2, unshown = NULL WHERE watch_id = ?3 AND number = ?4")?.execute(
                 params![new_blob, rules, wid, number],
@@ -1558,6 +1557,13 @@ fn put_hashed_blob(
 /// One more reference to a blob.
 fn add_ref(tx: &Connection, id: i64) -> Result<()> {
     tx.prepare_cached("UPDATE blob_refs SET refs = refs + 1 WHERE id = ?1")?
+        .execute([id])?;
+    Ok(())
+}
+
+/// One reference to a blob fewer (swept once none is left).
+fn drop_ref(tx: &Connection, id: i64) -> Result<()> {
+    tx.prepare_cached("UPDATE blob_refs SET refs = refs - 1 WHERE id = ?1")?
         .execute([id])?;
     Ok(())
 }

@@ -7,7 +7,7 @@
 //! goes only when nothing refers to it any more — not a response, not a
 //! page, and not another blob compressed against it.
 
-use super::Store;
+use super::{Store, drop_ref};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -135,7 +135,7 @@ impl Store {
             )?;
             tx.execute("DELETE FROM versions WHERE id = ?1", [v.id])?;
             if let Some(page) = v.page_blob {
-                tx.execute("UPDATE blob_refs SET refs = refs - 1 WHERE id = ?1", [page])?;
+                drop_ref(&tx, page)?;
             }
             tx.execute(
                 "INSERT OR REPLACE INTO pruned (watch_id, number, created_at, pruned_at) VALUES (?1, ?2, ?3, ?4)",
@@ -232,17 +232,9 @@ fn drop_response(tx: &Connection, wid: i64, id: i64) -> Result<bool> {
         [id, wid],
     )?;
     tx.execute("DELETE FROM responses WHERE id = ?1", [id])?;
-    tx.execute(
-        "UPDATE blob_refs SET refs = refs - 1 WHERE id IN (?1, ?2)",
-        params![headers, body],
-    )?;
-    if headers == body {
-        // Counted twice when stored; `IN` decremented it once.
-        tx.execute(
-            "UPDATE blob_refs SET refs = refs - 1 WHERE id = ?1",
-            [headers],
-        )?;
-    }
+    // Counted once each when stored (twice for one blob serving as both).
+    drop_ref(tx, headers)?;
+    drop_ref(tx, body)?;
     Ok(true)
 }
 
@@ -265,7 +257,7 @@ fn sweep(tx: &Connection) -> Result<usize> {
             tx.execute("DELETE FROM blob_refs WHERE id = ?1", [id])?;
             tx.execute("DELETE FROM blobs WHERE id = ?1", [id])?;
             if let Some(base) = base {
-                tx.execute("UPDATE blob_refs SET refs = refs - 1 WHERE id = ?1", [base])?;
+                drop_ref(tx, base)?;
             }
             gone += 1;
         }
