@@ -768,3 +768,43 @@ fn volatile_rules_come_oldest_first_then_by_rule() {
     assert_eq!(got, ["m", "z", "a"]);
     assert!(store.volatile_rules("nobody").unwrap().is_empty());
 }
+
+#[test]
+fn pruning_a_response_whose_headers_and_body_are_one_blob_drops_both_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    let at = "2020-01-01T00:00:00.000Z";
+    version_at(&mut store, 0, at);
+    // A body that is, byte for byte, the response's own headers.
+    let r = resp(b"");
+    let r = Response {
+        body: format_headers(&r.headers),
+        ..r
+    };
+    let page = Page {
+        title: Some("headers".into()),
+        ..Page::default()
+    };
+    store
+        .record(&CheckRecord {
+            checked_at: at,
+            ..rec("w", "http://x/", Some(&r), Some(NewVersion::Page(&page)))
+        })
+        .unwrap();
+    let (headers, body): (i64, i64) = store
+        .conn
+        .query_row(
+            "SELECT headers_blob, body_blob FROM responses ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(headers, body, "one blob for both");
+    version_at(&mut store, 2, at);
+    version_at(&mut store, 3, at);
+    assert!(store.verify().unwrap().is_empty(), "{:?}", store.verify());
+    let p = store.prune("w", Some(2), None, chrono::Utc::now()).unwrap();
+    assert_eq!(p.versions, 1, "{p:?}");
+    // `verify` counts every reference: the blob lost exactly two.
+    assert!(store.verify().unwrap().is_empty(), "{:?}", store.verify());
+}
