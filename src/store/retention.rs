@@ -101,7 +101,7 @@ impl Store {
                 Ok(Row {
                     id: r.get(0)?,
                     number: r.get(1)?,
-                    created_at: r.get(2)?,
+                    created_at: super::time_at(r, 2)?,
                     gone: r.get(3)?,
                     response_id: r.get(4)?,
                     page_blob: r.get(5)?,
@@ -217,7 +217,7 @@ fn drop_response(tx: &Connection, wid: i64, id: i64) -> Result<bool> {
     if used {
         return Ok(false);
     }
-    let Some((headers, body)): Option<(i64, i64)> = tx
+    let Some((headers, body)): Option<(Option<i64>, i64)> = tx
         .query_row(
             "SELECT headers_blob, body_blob FROM responses WHERE id = ?1",
             [id],
@@ -232,8 +232,11 @@ fn drop_response(tx: &Connection, wid: i64, id: i64) -> Result<bool> {
         [id, wid],
     )?;
     tx.execute("DELETE FROM responses WHERE id = ?1", [id])?;
-    // Counted once each when stored (twice for one blob serving as both).
-    drop_ref(tx, headers)?;
+    // Counted once each when stored (twice for one blob serving as both);
+    // headers kept in the row (migration 18 on) are no blob.
+    if let Some(headers) = headers {
+        drop_ref(tx, headers)?;
+    }
     drop_ref(tx, body)?;
     Ok(true)
 }

@@ -331,4 +331,106 @@ pub const MIGRATIONS: &[&str] = &[
     -- check need not read the page to know. NULL: none learned yet.
     ALTER TABLE versions ADD COLUMN unshown TEXT;
     "#,
+    // 18: narrower rows. The times of checks, responses and versions are
+    // Unix milliseconds when they are in redline's own form (RFC 3339, UTC,
+    // milliseconds), which reads back as the same text; any other text is
+    // kept as it was. A check's outcome is a number. The blobs' hash index
+    // holds the first 8 bytes of each hash (the lookup compares the whole
+    // hash in the row), not a second copy of all 32. A response's headers
+    // are kept in its row (`headers`: zstd against a fixed dictionary of
+    // common headers, with a checksum), not as a blob with its own hash,
+    // index entry and reference count; rows from before keep their blob.
+    r#"
+    CREATE TABLE checks_new (
+        id          INTEGER PRIMARY KEY,
+        watch_id    INTEGER NOT NULL REFERENCES watches(id),
+        checked_at  INTEGER NOT NULL,   -- Unix ms (or RFC 3339 text not in redline's form)
+        url         TEXT,               -- NULL: the URL of the check before
+        outcome     INTEGER NOT NULL CHECK (outcome IN (0, 1, 2, 3)),  -- first_capture, unchanged, changed, error
+        http_status INTEGER,
+        response_id INTEGER REFERENCES responses(id),
+        version_id  INTEGER REFERENCES versions(id),  -- current version after the check
+        error       TEXT,
+        duration_ms INTEGER NOT NULL
+    );
+    INSERT INTO checks_new (id, watch_id, checked_at, url, outcome, http_status, response_id, version_id, error, duration_ms)
+        SELECT id, watch_id,
+               CASE WHEN strftime('%Y-%m-%dT%H:%M:%fZ', checked_at) IS checked_at
+                    THEN CAST(round((julianday(checked_at) - 2440587.5) * 86400000.0) AS INTEGER)
+                    ELSE checked_at END,
+               url,
+               CASE outcome WHEN 'first_capture' THEN 0 WHEN 'unchanged' THEN 1 WHEN 'changed' THEN 2 ELSE 3 END,
+               http_status, response_id, version_id, error, duration_ms
+        FROM checks;
+    CREATE TABLE responses_new (
+        id            INTEGER PRIMARY KEY,
+        watch_id      INTEGER NOT NULL REFERENCES watches(id),
+        fetched_at    INTEGER NOT NULL, -- Unix ms (or RFC 3339 text not in redline's form)
+        requested_url TEXT NOT NULL,
+        final_url     TEXT,             -- NULL: the requested URL
+        redirects     TEXT,             -- JSON [{"url":..,"status":..}]; NULL: none
+        status        INTEGER NOT NULL,
+        headers_blob  INTEGER REFERENCES blobs(id),  -- NULL: `headers` holds them
+        body_blob     INTEGER NOT NULL REFERENCES blobs(id),
+        elapsed_ms    INTEGER NOT NULL,
+        etag          TEXT,
+        last_modified TEXT,
+        source        TEXT,             -- NULL: fetched by redline
+        headers       BLOB,             -- zstd, against the fixed headers dictionary
+        CHECK ((headers IS NULL) <> (headers_blob IS NULL))
+    );
+    INSERT INTO responses_new (id, watch_id, fetched_at, requested_url, final_url, redirects, status,
+                               headers_blob, body_blob, elapsed_ms, etag, last_modified, source)
+        SELECT id, watch_id,
+               CASE WHEN strftime('%Y-%m-%dT%H:%M:%fZ', fetched_at) IS fetched_at
+                    THEN CAST(round((julianday(fetched_at) - 2440587.5) * 86400000.0) AS INTEGER)
+                    ELSE fetched_at END,
+               requested_url, final_url, redirects, status,
+               headers_blob, body_blob, elapsed_ms, etag, last_modified, source
+        FROM responses;
+    CREATE TABLE versions_new (
+        id          INTEGER PRIMARY KEY,
+        watch_id    INTEGER NOT NULL REFERENCES watches(id),
+        number      INTEGER NOT NULL,
+        created_at  INTEGER NOT NULL,   -- Unix ms (or RFC 3339 text not in redline's form)
+        response_id INTEGER NOT NULL REFERENCES responses(id),
+        status      INTEGER NOT NULL,
+        gone        INTEGER NOT NULL,   -- 1: the page answered 404/410
+        page_blob   INTEGER REFERENCES blobs(id),  -- extracted Page (JSON); NULL when gone
+        rules       TEXT NOT NULL,      -- fingerprint of the rules that extracted it
+        unshown     TEXT,               -- texts of the body the page does not show
+        UNIQUE (watch_id, number)
+    );
+    INSERT INTO versions_new (id, watch_id, number, created_at, response_id, status, gone, page_blob, rules, unshown)
+        SELECT id, watch_id, number,
+               CASE WHEN strftime('%Y-%m-%dT%H:%M:%fZ', created_at) IS created_at
+                    THEN CAST(round((julianday(created_at) - 2440587.5) * 86400000.0) AS INTEGER)
+                    ELSE created_at END,
+               response_id, status, gone, page_blob, rules, unshown
+        FROM versions;
+    CREATE TABLE blobs_new (
+        id    INTEGER PRIMARY KEY,
+        hash  BLOB NOT NULL,            -- SHA-256 of the raw content (32 bytes), unique
+        size  INTEGER NOT NULL,         -- raw size in bytes
+        codec INTEGER NOT NULL,         -- 0 zstd; 1 zstd with `base` as dictionary; 2 patch against `base`
+        base  INTEGER REFERENCES blobs_new(id),
+        depth INTEGER NOT NULL DEFAULT 0,
+        data  BLOB NOT NULL
+    );
+    INSERT INTO blobs_new (id, hash, size, codec, base, depth, data)
+        SELECT id, hash, size, codec, base, depth, data FROM blobs;
+    DROP INDEX checks_watch;
+    DROP INDEX responses_watch;
+    DROP TABLE checks;
+    DROP TABLE versions;
+    DROP TABLE responses;
+    DROP TABLE blobs;
+    ALTER TABLE blobs_new RENAME TO blobs;
+    ALTER TABLE responses_new RENAME TO responses;
+    ALTER TABLE versions_new RENAME TO versions;
+    ALTER TABLE checks_new RENAME TO checks;
+    CREATE INDEX blobs_hash ON blobs(substr(hash, 1, 8));
+    CREATE INDEX responses_watch ON responses(watch_id, id);
+    CREATE INDEX checks_watch ON checks(watch_id, id);
+    "#,
 ];

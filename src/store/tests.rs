@@ -101,12 +101,17 @@ fn raw_evidence_round_trips_and_blobs_are_shared() {
     let count = |sql: &str| -> i64 { store.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
     assert_eq!(count("SELECT count(*) FROM responses"), 1);
     assert_eq!(count("SELECT count(*) FROM checks"), 2);
-    // headers, body and page
-    assert_eq!(count("SELECT count(*) FROM blobs"), 3);
+    // body and page; the headers are kept in the response's row
+    assert_eq!(count("SELECT count(*) FROM blobs"), 2);
+    assert_eq!(
+        count("SELECT count(*) FROM responses WHERE headers IS NOT NULL AND headers_blob IS NULL"),
+        1
+    );
 
     let v = store.version("w", 1).unwrap().unwrap();
     let raw = store.raw_response(v.response_id).unwrap();
     assert_eq!(raw.response.body, body);
+    assert_eq!(raw.response.headers, resp(body).headers);
     assert_eq!(raw.response.header("etag"), Some("\"1\""));
     assert_eq!(raw.response.redirects, resp(body).redirects);
     assert_eq!(store.page(&v).unwrap(), Some(page.clone()));
@@ -625,12 +630,12 @@ fn an_archive_from_before_the_blob_table_rebuild_migrates_intact() {
              INSERT INTO responses (id, watch_id, fetched_at, requested_url, final_url, redirects, status, headers_hash, body_hash, elapsed_ms)
                VALUES (1, 1, '2026-01-01T00:00:00Z', 'http://x/', 'http://x/', '[]', 200, '{headers}', '{body}', 1);
              INSERT INTO versions (id, watch_id, number, created_at, response_id, status, gone, page_hash, rules)
-               VALUES (1, 1, 1, '2026-01-01T00:00:00Z', 1, 200, 0, '{page}', 'r');
+               VALUES (1, 1, 1, '2026-01-01T00:00:00.125Z', 1, 200, 0, '{page}', 'r');
              INSERT INTO checks (watch_id, checked_at, url, outcome, http_status, response_id, version_id, duration_ms) VALUES
                (1, '2026-01-01T00:00:00Z', 'http://x/', 'first_capture', 200, 1, 1, 1),
-               (1, '2026-01-02T00:00:00Z', 'http://x/', 'unchanged', 304, NULL, 1, 1),
-               (1, '2026-01-03T00:00:00Z', 'http://x/new', 'unchanged', 304, NULL, 1, 1),
-               (1, '2026-01-04T00:00:00Z', 'http://x/', 'unchanged', 304, NULL, 1, 1);"
+               (1, '2026-01-02T00:00:00.250Z', 'http://x/', 'unchanged', 304, NULL, 1, 1),
+               (1, '2026-01-03T00:00:00.999Z', 'http://x/new', 'error', NULL, NULL, 1, 1),
+               (1, '2026-01-04T00:00:00.000Z', 'http://x/', 'unchanged', 304, NULL, 1, 1);"
         ))
         .unwrap();
     }
@@ -646,6 +651,62 @@ fn an_archive_from_before_the_blob_table_rebuild_migrates_intact() {
         .query_row("SELECT count(url) FROM checks", [], |r| r.get(0))
         .unwrap();
     assert_eq!(stored, 3);
+    // Times in redline's own form become Unix milliseconds and read back as
+    // the same text; another form stays text; outcomes become numbers and
+    // read back as their names (migration 18).
+    let checks = store.checks("w").unwrap();
+    let times: Vec<(&str, &str)> = checks
+        .iter()
+        .map(|c| (c.checked_at.as_str(), c.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        times,
+        [
+            ("2026-01-01T00:00:00Z", "first_capture"),
+            ("2026-01-02T00:00:00.250Z", "unchanged"),
+            ("2026-01-03T00:00:00.999Z", "error"),
+            ("2026-01-04T00:00:00.000Z", "unchanged"),
+        ]
+    );
+    let kinds: Vec<(String, String)> = store
+        .conn
+        .prepare("SELECT typeof(checked_at), typeof(outcome) FROM checks ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        kinds,
+        [
+            ("text".to_string(), "integer".to_string()),
+            ("integer".into(), "integer".into()),
+            ("integer".into(), "integer".into()),
+            ("integer".into(), "integer".into()),
+        ]
+    );
+    assert_eq!(
+        store
+            .conn
+            .query_row("SELECT checked_at FROM checks WHERE id = 2", [], |r| r
+                .get::<_, i64>(0))
+            .unwrap(),
+        1_767_312_000_250
+    );
+    assert_eq!(
+        store.last_checked("w").unwrap().as_deref(),
+        Some("2026-01-04T00:00:00.000Z")
+    );
+    let since: Vec<String> = store
+        .captures("w", Some("2026-01-02T00:00:00.250Z"))
+        .unwrap()
+        .into_iter()
+        .map(|c| c.checked_at)
+        .collect();
+    assert_eq!(
+        since,
+        ["2026-01-02T00:00:00.250Z", "2026-01-04T00:00:00.000Z"]
+    );
     // Hashes are 32 bytes, references blob ids, no redirect stored as NULL.
     let (hash_len, final_url, redirects, body_hash): (
         i64,
@@ -670,10 +731,12 @@ fn an_archive_from_before_the_blob_table_rebuild_migrates_intact() {
     assert_eq!(version as usize, schema::MIGRATIONS.len());
     assert!(store.verify().unwrap().is_empty(), "{:?}", store.verify());
     let v = store.version("w", 1).unwrap().unwrap();
-    assert_eq!(
-        store.raw_response(v.response_id).unwrap().response.body,
-        b"<p>kept across the migration</p>"
-    );
+    assert_eq!(v.created_at, "2026-01-01T00:00:00.125Z");
+    let raw = store.raw_response(v.response_id).unwrap();
+    assert_eq!(raw.response.body, b"<p>kept across the migration</p>");
+    assert_eq!(raw.fetched_at, "2026-01-01T00:00:00Z");
+    // Its headers stay a blob, read as before.
+    assert_eq!(raw.response.header("content-type"), Some("text/html"));
     let fk: i64 = store
         .conn
         .pragma_query_value(None, "foreign_keys", |r| r.get(0))
@@ -775,7 +838,8 @@ fn pruning_a_response_whose_headers_and_body_are_one_blob_drops_both_references(
     let mut store = Store::open(&dir.path().join("a.db")).unwrap();
     let at = "2020-01-01T00:00:00.000Z";
     version_at(&mut store, 0, at);
-    // A body that is, byte for byte, the response's own headers.
+    // A body that is, byte for byte, the response's own headers, in a row
+    // from before migration 18 (headers as a blob: here the same blob).
     let r = resp(b"");
     let r = Response {
         body: format_headers(&r.headers),
@@ -791,15 +855,20 @@ fn pruning_a_response_whose_headers_and_body_are_one_blob_drops_both_references(
             ..rec("w", "http://x/", Some(&r), Some(NewVersion::Page(&page)))
         })
         .unwrap();
-    let (headers, body): (i64, i64) = store
+    store
         .conn
-        .query_row(
-            "SELECT headers_blob, body_blob FROM responses ORDER BY id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+        .execute_batch(
+            "UPDATE blob_refs SET refs = refs + 1
+               WHERE id = (SELECT body_blob FROM responses ORDER BY id DESC LIMIT 1);
+             UPDATE responses SET headers = NULL, headers_blob = body_blob
+               WHERE id = (SELECT max(id) FROM responses);",
         )
         .unwrap();
-    assert_eq!(headers, body, "one blob for both");
+    let v = store.version("w", 1).unwrap().unwrap();
+    assert_eq!(
+        store.raw_response(v.response_id).unwrap().response.headers,
+        r.headers
+    );
     version_at(&mut store, 2, at);
     version_at(&mut store, 3, at);
     assert!(store.verify().unwrap().is_empty(), "{:?}", store.verify());
@@ -807,4 +876,88 @@ fn pruning_a_response_whose_headers_and_body_are_one_blob_drops_both_references(
     assert_eq!(p.versions, 1, "{p:?}");
     // `verify` counts every reference: the blob lost exactly two.
     assert!(store.verify().unwrap().is_empty(), "{:?}", store.verify());
+}
+
+#[test]
+fn times_in_redlines_own_form_are_stored_as_milliseconds_and_read_back_exactly() {
+    for text in [
+        "2026-12-04T13:36:25.463Z",
+        "1970-01-01T00:00:00.000Z",
+        "1999-12-31T23:59:59.999Z",
+        "2096-02-29T12:00:00.001Z",
+    ] {
+        let ms = time_ms(text).unwrap_or_else(|| panic!("{text} is in redline's form"));
+        assert_eq!(time_text(ms), text);
+    }
+    assert_eq!(time_ms("1970-01-01T00:00:01.500Z"), Some(1500));
+    // Other forms of a time are kept as text: they would not read back the same.
+    for text in [
+        "2026-12-04T13:36:25Z",
+        "2026-12-04T13:36:25.463+01:00",
+        "2026-12-04T13:36:25.463123Z",
+        "2026-12-04 13:36:25.463Z",
+        "yesterday",
+        "",
+    ] {
+        assert_eq!(time_ms(text), None, "{text}");
+    }
+    // Written through a check, read back the same, whichever form.
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    for at in ["2026-12-04T13:36:25.463Z", "2026-12-05T08:00:00+02:00"] {
+        store
+            .record(&CheckRecord {
+                checked_at: at,
+                ..rec("w", "http://x/", Some(&resp(b"same body")), None)
+            })
+            .unwrap();
+    }
+    let read: Vec<String> = store
+        .checks("w")
+        .unwrap()
+        .into_iter()
+        .map(|c| c.checked_at)
+        .collect();
+    assert_eq!(
+        read,
+        ["2026-12-04T13:36:25.463Z", "2026-12-05T08:00:00+02:00"]
+    );
+}
+
+#[test]
+fn verify_catches_a_damaged_byte_in_headers_kept_in_a_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    record(&mut store, &resp(b"<p>one</p>"), Some(&Page::default()));
+    assert!(store.verify().unwrap().is_empty(), "{:?}", store.verify());
+    let mut data: Vec<u8> = store
+        .conn
+        .query_row("SELECT headers FROM responses", [], |r| r.get(0))
+        .unwrap();
+    // The middle byte of the frame's content (its checksum catches it).
+    let i = data.len() / 2;
+    data[i] ^= 0x20;
+    store
+        .conn
+        .execute("UPDATE responses SET headers = ?1", [&data])
+        .unwrap();
+    let problems = store.verify().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with("headers of response 1 (w): cannot be read"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn headers_compress_against_the_common_headers_and_read_back_exactly() {
+    let typical = b"content-type: text/html; charset=utf-8\r\netag: \"4-0\"\r\ncontent-length: 22024\r\nconnection: keep-alive\r\n";
+    let z = codec::compress_headers(typical).unwrap();
+    assert!(z.len() < 45, "{} bytes", z.len());
+    assert_eq!(codec::decompress_headers(&z).unwrap(), typical);
+    for odd in [&b""[..], b"x: \xff\x00\r\n", &[b'a'; 70_000][..]] {
+        let z = codec::compress_headers(odd).unwrap();
+        assert_eq!(codec::decompress_headers(&z).unwrap(), odd);
+    }
+    assert!(codec::decompress_headers(b"not zstd").is_err());
 }
