@@ -590,10 +590,10 @@ impl Store {
             "SELECT c.data FROM changes c JOIN reports r ON r.id = c.report_id
              WHERE r.version_id = ?1 ORDER BY c.report_id, c.seq",
         )?;
-        let rows = stmt.query_map([version.id], |r| r.get::<_, String>(0))?;
+        let rows = stmt.query_map([version.id], |r| change_json(r, 0))?;
         let mut out = Vec::new();
         for data in rows {
-            out.push(serde_json::from_str(&data?)?);
+            out.push(serde_json::from_slice(&data?)?);
         }
         Ok(out)
     }
@@ -832,8 +832,8 @@ impl Store {
             .prepare_cached("SELECT data FROM changes WHERE report_id = ?1 ORDER BY seq")?;
         let mut out = Vec::with_capacity(rows.len());
         for (id, mut row) in rows {
-            for data in changes.query_map([id], |r| r.get::<_, String>(0))? {
-                if let Ok(c) = serde_json::from_str(&data?) {
+            for data in changes.query_map([id], |r| change_json(r, 0))? {
+                if let Ok(c) = serde_json::from_slice(&data?) {
                     row.changes.push(c);
                 }
             }
@@ -930,7 +930,7 @@ impl Store {
                     .push(format!("headers of response {id} ({watch})")),
                 // Kept in the row: their checksum is their proof.
                 StoredHeaders::Inline(data) => {
-                    if let Err(e) = codec::decompress_headers(&data) {
+                    if let Err(e) = codec::decompress_fixed(codec::Fixed::Headers, &data) {
                         problems.push(format!(
                             "headers of response {id} ({watch}): cannot be read: {e}"
                         ));
@@ -955,6 +955,23 @@ impl Store {
             refs.entry(page)
                 .or_default()
                 .push(format!("page of version {n} ({watch})"));
+        }
+        // Changes are kept in their rows, compressed with a checksum.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.report_id, c.seq, w.name, c.data FROM changes c
+               JOIN reports r ON r.id = c.report_id JOIN watches w ON w.id = r.watch_id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let (report, seq, watch): (i64, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            let read = change_json(r, 3)
+                .map_err(anyhow::Error::from)
+                .and_then(|j| Ok(serde_json::from_slice::<Change>(&j)?));
+            if let Err(e) = read {
+                problems.push(format!(
+                    "change {seq} of report {report} ({watch}): cannot be read: {e:#}"
+                ));
+            }
         }
         let mut stmt = self
             .conn
@@ -1263,6 +1280,24 @@ fn format_headers(headers: &[(String, String)]) -> Vec<u8> {
     s.into_bytes()
 }
 
+/// A change's JSON from its row: zstd against the built-in dictionary of
+/// changes (a blob, from the sixth session on: 240 bytes of JSON take
+/// about 110), or the JSON text itself (rows from before).
+fn change_json(row: &rusqlite::Row, idx: usize) -> rusqlite::Result<Vec<u8>> {
+    use rusqlite::types::ValueRef;
+    match row.get_ref(idx)? {
+        ValueRef::Text(t) => Ok(t.to_vec()),
+        ValueRef::Blob(b) => codec::decompress_fixed(codec::Fixed::Changes, b).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Blob, Box::new(e))
+        }),
+        other => Err(rusqlite::Error::InvalidColumnType(
+            idx,
+            "change".into(),
+            other.data_type(),
+        )),
+    }
+}
+
 /// A response's headers as stored: in its row (migration 18 on), or as a
 /// blob (rows from before).
 enum StoredHeaders {
@@ -1273,7 +1308,9 @@ enum StoredHeaders {
 impl StoredHeaders {
     fn read(&self, conn: &Connection) -> Result<Vec<u8>> {
         match self {
-            StoredHeaders::Inline(data) => Ok(codec::decompress_headers(data)?),
+            StoredHeaders::Inline(data) => {
+                Ok(codec::decompress_fixed(codec::Fixed::Headers, data)?)
+            }
             StoredHeaders::Blob(id) => read_blob(conn, *id),
         }
     }
@@ -1308,9 +1345,56 @@ pub(crate) mod codec {
     thread_local! {
         static COMPRESSOR: RefCell<Option<CCtx<'static>>> = const { RefCell::new(None) };
         static DECOMPRESSOR: RefCell<Option<DCtx<'static>>> = const { RefCell::new(None) };
-        static HEADERS_COMPRESSOR: RefCell<Option<CCtx<'static>>> = const { RefCell::new(None) };
-        static HEADERS_DECOMPRESSOR: RefCell<Option<DCtx<'static>>> = const { RefCell::new(None) };
+        static FIXED_COMPRESSORS: RefCell<[Option<CCtx<'static>>; 2]> = const { RefCell::new([None, None]) };
+        static FIXED_DECOMPRESSORS: RefCell<[Option<DCtx<'static>>; 2]> = const { RefCell::new([None, None]) };
     }
+
+    /// A dictionary built into redline, for small records compressed one
+    /// by one, each frame with a checksum (such records have no hash of
+    /// their own to verify them by).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Fixed {
+        /// A response's headers, in its row.
+        Headers,
+        /// A change's JSON, in its row.
+        Changes,
+    }
+
+    impl Fixed {
+        fn slot(self) -> usize {
+            match self {
+                Fixed::Headers => 0,
+                Fixed::Changes => 1,
+            }
+        }
+
+        fn dict(self) -> &'static [u8] {
+            match self {
+                Fixed::Headers => HEADERS_DICT,
+                Fixed::Changes => CHANGES_DICT,
+            }
+        }
+    }
+
+    /// The JSON of each kind of change up to its first text, the most
+    /// common last. As with [`HEADERS_DICT`]: never edit these bytes.
+    const CHANGES_DICT: &[u8] = br#"{"type":"fetch_recovered","failures":1}
+{"type":"fetch_failing","failures":1,"error":"
+{"type":"content_changed","mime":"application/pdf","before_sha256":"","after_sha256":"","before_size":1,"after_size":1}
+{"type":"page_gone","status":404}
+{"type":"page_back","status":200}
+{"type":"redirected","from":"https://","to":"https://
+{"type":"title_changed","before":"","after":"
+{"type":"entry_added","id":"https://","title":"","link":"https://","date":null}
+{"type":"trackback_added","id":"comment-","kind":"trackback","author":"","url":"https://","date":null,"text":"
+{"type":"comment_edited","id":"comment-","kind":"comment","author":"","url":null,"date":null,"text":"","before":"
+{"type":"comment_removed","id":"comment-","kind":"comment","author":"","url":null,"date":null,"text":"
+{"type":"pingback_removed","id":"comment-","kind":"pingback","author":"","url":"https://","date":null,"text":"
+{"type":"text_added","block":1,"text":"
+{"type":"text_removed","block":1,"text":"
+{"type":"pingback_added","id":"comment-","kind":"pingback","author":"","url":"https://","date":null,"text":"
+{"type":"comment_added","id":"comment-","kind":"comment","author":"","url":null,"date":null,"text":"
+{"type":"text_edited","block":1,"old_block":1,"before":"","after":""#;
 
     /// Common response headers, the most common last (nearest to what is
     /// compressed), as zstd's raw-content dictionary for a response's
@@ -1359,12 +1443,13 @@ content-length: 1\r\n\
 etag: \"\r\n\
 content-type: text/html; charset=utf-8\r\n";
 
-    /// Headers are small: a high level costs little (measured on the
+    /// Records are small: a high level costs little (measured on the
     /// benchmark's headers: 99 bytes → 35 at level 9, 39 at level 3).
-    const HEADERS_LEVEL: i32 = 9;
+    const FIXED_LEVEL: i32 = 9;
 
-    /// More than any server sends (hyper refuses far less).
-    const MAX_HEADERS: usize = 1 << 20;
+    /// More than any server sends as headers (hyper refuses far less) or
+    /// any change holds (a block's text is bounded by extraction).
+    const MAX_FIXED: usize = 64 << 20;
 
     pub const LEVEL: i32 = 3;
     /// For a version against an earlier one of the same page: the delta
@@ -1427,22 +1512,21 @@ content-type: text/html; charset=utf-8\r\n";
         })
     }
 
-    /// Headers as a response row keeps them: zstd against [`HEADERS_DICT`],
-    /// with a checksum (they have no hash of their own to verify them by).
-    pub fn compress_headers(bytes: &[u8]) -> io::Result<Vec<u8>> {
-        HEADERS_COMPRESSOR.with(|c| {
-            let mut c = c.borrow_mut();
-            if c.is_none() {
+    /// `bytes` compressed against a built-in dictionary, with a checksum.
+    pub fn compress_fixed(which: Fixed, bytes: &[u8]) -> io::Result<Vec<u8>> {
+        FIXED_COMPRESSORS.with(|c| {
+            let slot = &mut c.borrow_mut()[which.slot()];
+            if slot.is_none() {
                 let mut z =
                     CCtx::try_create().ok_or_else(|| io::Error::other("no zstd compressor"))?;
-                z.set_parameter(CParameter::CompressionLevel(HEADERS_LEVEL))
+                z.set_parameter(CParameter::CompressionLevel(FIXED_LEVEL))
                     .map_err(zstd_error)?;
                 z.set_parameter(CParameter::ChecksumFlag(true))
                     .map_err(zstd_error)?;
-                z.load_dictionary(HEADERS_DICT).map_err(zstd_error)?;
-                *c = Some(z);
+                z.load_dictionary(which.dict()).map_err(zstd_error)?;
+                *slot = Some(z);
             }
-            let Some(z) = c.as_mut() else {
+            let Some(z) = slot.as_mut() else {
                 return Err(io::Error::other("no zstd compressor"));
             };
             let mut out = buffer(zstd::zstd_safe::compress_bound(bytes.len()))?;
@@ -1451,21 +1535,21 @@ content-type: text/html; charset=utf-8\r\n";
         })
     }
 
-    /// Headers kept by [`compress_headers`].
-    pub fn decompress_headers(data: &[u8]) -> io::Result<Vec<u8>> {
+    /// A record kept by [`compress_fixed`] with the same dictionary.
+    pub fn decompress_fixed(which: Fixed, data: &[u8]) -> io::Result<Vec<u8>> {
         let size = match zstd::zstd_safe::get_frame_content_size(data) {
-            Ok(Some(n)) if n <= MAX_HEADERS as u64 => n as usize,
-            _ => return Err(io::Error::other("not a headers frame")),
+            Ok(Some(n)) if n <= MAX_FIXED as u64 => n as usize,
+            _ => return Err(io::Error::other("not a zstd frame of a known size")),
         };
-        HEADERS_DECOMPRESSOR.with(|c| {
-            let mut c = c.borrow_mut();
-            if c.is_none() {
+        FIXED_DECOMPRESSORS.with(|c| {
+            let slot = &mut c.borrow_mut()[which.slot()];
+            if slot.is_none() {
                 let mut z =
                     DCtx::try_create().ok_or_else(|| io::Error::other("no zstd decompressor"))?;
-                z.load_dictionary(HEADERS_DICT).map_err(zstd_error)?;
-                *c = Some(z);
+                z.load_dictionary(which.dict()).map_err(zstd_error)?;
+                *slot = Some(z);
             }
-            let Some(z) = c.as_mut() else {
+            let Some(z) = slot.as_mut() else {
                 return Err(io::Error::other("no zstd decompressor"));
             };
             let mut out = buffer(size)?;
@@ -1930,7 +2014,10 @@ fn record_in(tx: &Connection, rec: &CheckRecord, bases: &mut SiteBases) -> Resul
                     Some(id)
                 }
                 _ => {
-                    let headers = codec::compress_headers(&format_headers(&resp.headers))?;
+                    let headers = codec::compress_fixed(
+                        codec::Fixed::Headers,
+                        &format_headers(&resp.headers),
+                    )?;
                     // Compressed against the previous body of this watch.
                     let prev_body = last.as_ref().map(|l| l.6);
                     // Noise-only variants are patches against the body of
@@ -2068,7 +2155,7 @@ fn record_in(tx: &Connection, rec: &CheckRecord, bases: &mut SiteBases) -> Resul
                 report_id,
                 seq as i64,
                 c.kind(),
-                serde_json::to_string(c)?
+                codec::compress_fixed(codec::Fixed::Changes, &serde_json::to_vec(c)?)?
             ])?;
         }
     }

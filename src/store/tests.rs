@@ -952,12 +952,101 @@ fn verify_catches_a_damaged_byte_in_headers_kept_in_a_row() {
 #[test]
 fn headers_compress_against_the_common_headers_and_read_back_exactly() {
     let typical = b"content-type: text/html; charset=utf-8\r\netag: \"4-0\"\r\ncontent-length: 22024\r\nconnection: keep-alive\r\n";
-    let z = codec::compress_headers(typical).unwrap();
+    let z = codec::compress_fixed(codec::Fixed::Headers, typical).unwrap();
     assert!(z.len() < 45, "{} bytes", z.len());
-    assert_eq!(codec::decompress_headers(&z).unwrap(), typical);
+    assert_eq!(
+        codec::decompress_fixed(codec::Fixed::Headers, &z).unwrap(),
+        typical
+    );
     for odd in [&b""[..], b"x: \xff\x00\r\n", &[b'a'; 70_000][..]] {
-        let z = codec::compress_headers(odd).unwrap();
-        assert_eq!(codec::decompress_headers(&z).unwrap(), odd);
+        let z = codec::compress_fixed(codec::Fixed::Headers, odd).unwrap();
+        assert_eq!(
+            codec::decompress_fixed(codec::Fixed::Headers, &z).unwrap(),
+            odd
+        );
     }
-    assert!(codec::decompress_headers(b"not zstd").is_err());
+    assert!(codec::decompress_fixed(codec::Fixed::Headers, b"not zstd").is_err());
+}
+
+#[test]
+fn changes_are_kept_compressed_and_read_back_exactly_old_rows_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    let before = "Funding will support training, equipment, and logistics for the mission over the coming year. (paragraph 3 of release 21)";
+    let changes = [
+        Change::TextEdited {
+            block: 4,
+            old_block: 4,
+            before: before.into(),
+            after: before.replace("year.", "year. The amount was revised to $45 million."),
+        },
+        Change::PingbackAdded(crate::model::ReaderResponse {
+            id: "comment-200".into(),
+            kind: crate::model::ResponseKind::Pingback,
+            author: Some("A post about release 2".into()),
+            url: Some("https://blog0.example/2".into()),
+            date: None,
+            text: "A post about release 2".into(),
+        }),
+    ];
+    store
+        .record(&CheckRecord {
+            changes: &changes,
+            summary: "1 block edited; 1 new pingback",
+            ..rec(
+                "w",
+                "http://x/",
+                Some(&resp(b"<p>v1</p>")),
+                Some(NewVersion::Page(&Page::default())),
+            )
+        })
+        .unwrap();
+    let v = store.version("w", 1).unwrap().unwrap();
+    assert_eq!(store.report_changes(&v).unwrap(), changes.to_vec());
+    assert_eq!(
+        store.reports(None, None, 10).unwrap()[0].changes,
+        changes.to_vec()
+    );
+    let rows: Vec<(String, i64, i64)> = store
+        .conn
+        .prepare("SELECT typeof(data), length(data), seq FROM changes ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    for ((kind, len, seq), c) in rows.iter().zip(&changes) {
+        let json = serde_json::to_vec(c).unwrap().len() as i64;
+        assert_eq!(kind, "blob", "change {seq}");
+        assert!(*len * 10 < json * 7, "change {seq}: {len} bytes of {json}");
+    }
+    assert!(store.verify().unwrap().is_empty(), "{:?}", store.verify());
+    // A row from before (the JSON as text) reads as it did.
+    store
+        .conn
+        .execute(
+            "UPDATE changes SET data = ?1 WHERE seq = 1",
+            [serde_json::to_string(&changes[1]).unwrap()],
+        )
+        .unwrap();
+    assert_eq!(store.report_changes(&v).unwrap(), changes.to_vec());
+    assert!(store.verify().unwrap().is_empty(), "{:?}", store.verify());
+    // A damaged byte is caught by the frame's checksum.
+    let mut data: Vec<u8> = store
+        .conn
+        .query_row("SELECT data FROM changes WHERE seq = 0", [], |r| r.get(0))
+        .unwrap();
+    let i = data.len() / 2;
+    data[i] ^= 0x01;
+    store
+        .conn
+        .execute("UPDATE changes SET data = ?1 WHERE seq = 0", [&data])
+        .unwrap();
+    let problems = store.verify().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with("change 0 of report 1 (w): cannot be read"),
+        "{problems:?}"
+    );
+    assert!(store.report_changes(&v).is_err());
 }
