@@ -326,8 +326,22 @@ pub fn default_path() -> PathBuf {
         .join("archive.db")
 }
 
-const VERSION_COLS: &str = "v.id, v.number, v.created_at, v.status, v.gone, r.requested_url, coalesce(r.final_url, r.requested_url), v.rules, v.response_id,
-     (SELECT summary FROM reports WHERE reports.version_id = v.id ORDER BY id DESC LIMIT 1), r.source, v.unshown";
+/// The requested URL of response `r` (NULL in the row: the watch's URL).
+macro_rules! requested_url {
+    () => {
+        "coalesce(r.requested_url, (SELECT url FROM watches WHERE watches.id = r.watch_id))"
+    };
+}
+
+/// The final URL of response `r` (NULL in the row: the requested URL).
+macro_rules! final_url {
+    () => {
+        concat!("coalesce(r.final_url, ", requested_url!(), ")")
+    };
+}
+
+const VERSION_COLS: &str = concat!("v.id, v.number, v.created_at, v.status, v.gone, ", requested_url!(), ", ", final_url!(), ", v.rules, v.response_id,
+     (SELECT summary FROM reports WHERE reports.version_id = v.id ORDER BY id DESC LIMIT 1), r.source, v.unshown");
 
 fn version_row(row: &rusqlite::Row) -> rusqlite::Result<Version> {
     Ok(Version {
@@ -525,7 +539,16 @@ impl Store {
 
     /// The raw response (headers and body as received) behind a version.
     pub fn raw_response(&self, response_id: i64) -> Result<RawResponse> {
-        let (fetched_at, requested_url, final_url, redirects, status, headers, body_blob, elapsed_ms): (
+        let (
+            fetched_at,
+            requested_url,
+            final_url,
+            redirects,
+            status,
+            headers,
+            body_blob,
+            elapsed_ms,
+        ): (
             String,
             String,
             String,
@@ -534,12 +557,29 @@ impl Store {
             StoredHeaders,
             i64,
             i64,
-        ) = self.conn.prepare_cached("SELECT fetched_at, requested_url, coalesce(final_url, requested_url), redirects, status,
-                    headers, headers_blob, body_blob, elapsed_ms
-             FROM responses WHERE id = ?1")?.query_row(
-            [response_id],
-            |r| Ok((time_at(r, 0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, stored_headers(r, 5)?, r.get(7)?, r.get(8)?)),
-        )?;
+        ) = self
+            .conn
+            .prepare_cached(concat!(
+                "SELECT r.fetched_at, ",
+                requested_url!(),
+                ", ",
+                final_url!(),
+                ", r.redirects, r.status,
+                    r.headers, r.headers_blob, r.body_blob, r.elapsed_ms
+             FROM responses r WHERE r.id = ?1"
+            ))?
+            .query_row([response_id], |r| {
+                Ok((
+                    time_at(r, 0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    stored_headers(r, 5)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ))
+            })?;
         let headers = parse_headers(&headers.read(&self.conn)?);
         let body = self.blob(body_blob)?;
         let redirects: Vec<Hop> = redirects
@@ -1951,15 +1991,22 @@ fn record_in(tx: &Connection, rec: &CheckRecord, bases: &mut SiteBases) -> Resul
     // `watches.url` is the URL last checked: the check row repeats it only
     // when it changed.
     let (wid, new_url): (i64, bool) = match tx
-        .prepare_cached("SELECT id FROM watches WHERE name = ?1")?
-        .query_row([rec.watch], |r| r.get(0))
+        .prepare_cached("SELECT id, url FROM watches WHERE name = ?1")?
+        .query_row([rec.watch], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })
         .optional()?
     {
-        Some(id) => {
-            let changed = tx
-                .prepare_cached("UPDATE watches SET url = ?1 WHERE id = ?2 AND url IS NOT ?1")?
+        Some((id, url)) if url == rec.url => (id, false),
+        Some((id, url)) => {
+            // Responses name the watch's URL by NULL: they keep the old one.
+            tx.prepare_cached(
+                "UPDATE responses SET requested_url = ?1 WHERE watch_id = ?2 AND requested_url IS NULL",
+            )?
+            .execute(params![url, id])?;
+            tx.prepare_cached("UPDATE watches SET url = ?1 WHERE id = ?2")?
                 .execute(params![rec.url, id])?;
-            (id, changed > 0)
+            (id, true)
         }
         None => {
             tx.prepare_cached("INSERT INTO watches (name, url, created_at) VALUES (?1, ?2, ?3)")?
@@ -1984,12 +2031,14 @@ fn record_in(tx: &Connection, rec: &CheckRecord, bases: &mut SiteBases) -> Resul
                 i64,
             );
             let last: Option<Last> = tx
-                .prepare_cached(
-                    "SELECT r.id, b.hash, r.status, coalesce(r.final_url, r.requested_url), r.etag, r.last_modified,
+                .prepare_cached(concat!(
+                    "SELECT r.id, b.hash, r.status, ",
+                    final_url!(),
+                    ", r.etag, r.last_modified,
                             r.body_blob
                      FROM responses r JOIN blobs b ON b.id = r.body_blob
-                     WHERE r.watch_id = +?1 ORDER BY r.id DESC LIMIT 1",
-                )?
+                     WHERE r.watch_id = +?1 ORDER BY r.id DESC LIMIT 1"
+                ))?
                 .query_row([wid], |r| {
                     Ok((
                         r.get(0)?,
@@ -2049,7 +2098,7 @@ fn record_in(tx: &Connection, rec: &CheckRecord, bases: &mut SiteBases) -> Resul
                         params![
                             wid,
                             Time(rec.checked_at),
-                            resp.requested_url,
+                            (resp.requested_url != rec.url).then_some(&resp.requested_url),
                             (resp.final_url != resp.requested_url).then_some(&resp.final_url),
                             redirects,
                             resp.status,

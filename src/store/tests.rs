@@ -735,6 +735,16 @@ fn an_archive_from_before_the_blob_table_rebuild_migrates_intact() {
     let raw = store.raw_response(v.response_id).unwrap();
     assert_eq!(raw.response.body, b"<p>kept across the migration</p>");
     assert_eq!(raw.fetched_at, "2026-01-01T00:00:00Z");
+    // Its requested URL is the watch's: NULL in the row (migration 19).
+    assert_eq!(raw.response.requested_url, "http://x/");
+    assert_eq!(
+        store
+            .conn
+            .query_row("SELECT count(requested_url) FROM responses", [], |r| r
+                .get::<_, i64>(0))
+            .unwrap(),
+        0
+    );
     // Its headers stay a blob, read as before.
     assert_eq!(raw.response.header("content-type"), Some("text/html"));
     let fk: i64 = store
@@ -1049,4 +1059,56 @@ fn changes_are_kept_compressed_and_read_back_exactly_old_rows_too() {
         "{problems:?}"
     );
     assert!(store.report_changes(&v).is_err());
+}
+
+#[test]
+fn a_response_names_the_watchs_url_by_null_and_keeps_an_old_url_when_it_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    let fetched = |url: &str, body: &[u8]| Response {
+        requested_url: url.into(),
+        final_url: url.into(),
+        redirects: Vec::new(),
+        ..resp(body)
+    };
+    let page = Page::default();
+    for (url, body) in [("http://x/", "a"), ("http://y/", "b"), ("http://x/", "c")] {
+        let r = fetched(url, body.as_bytes());
+        store
+            .record(&rec("w", url, Some(&r), Some(NewVersion::Page(&page))))
+            .unwrap();
+    }
+    let read: Vec<(String, String)> = (1..=3)
+        .map(|n| {
+            let v = store.version("w", n).unwrap().unwrap();
+            let raw = store.raw_response(v.response_id).unwrap().response;
+            assert_eq!(
+                (v.requested_url.as_str(), v.final_url.as_str()),
+                (raw.requested_url.as_str(), raw.final_url.as_str())
+            );
+            (raw.requested_url, raw.final_url)
+        })
+        .collect();
+    let urls = |u: &str| (u.to_string(), u.to_string());
+    assert_eq!(
+        read,
+        [urls("http://x/"), urls("http://y/"), urls("http://x/")]
+    );
+    let stored: Vec<(Option<String>, Option<String>)> = store
+        .conn
+        .prepare("SELECT requested_url, final_url FROM responses ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        stored,
+        [
+            (Some("http://x/".to_string()), None),
+            (Some("http://y/".to_string()), None),
+            (None, None),
+        ]
+    );
+    assert!(store.verify().unwrap().is_empty(), "{:?}", store.verify());
 }
