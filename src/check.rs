@@ -934,7 +934,7 @@ pub async fn run_checks(
     let mut group = GroupCommit::default();
     // Confirmations waiting: how many carry a decision, how many bytes
     // wait unpacked.
-    let mut held = Held::new(HELD_PLAIN);
+    let mut held = Held::default();
     loop {
         if set.is_empty() {
             queue.unstick();
@@ -965,14 +965,7 @@ pub async fn run_checks(
         let Ok(mut f) = joined else {
             continue;
         };
-        if let Some(u) = &f.first {
-            held.release(u);
-        }
-        if let Some(Err(e)) = f.first.as_mut().map(Unconfirmed::unpack) {
-            // Cannot happen short of memory trouble: the check fails, said so.
-            f.first = None;
-            f.result = Err(format!("cannot restore the first response: {e}"));
-        }
+        held.back(&mut f);
         group.open(store);
         if f.first.is_none() {
             queue.done(&Fetcher::host_key(&watches[f.key].url));
@@ -1018,10 +1011,17 @@ const HELD_PLAIN: usize = 8 << 20;
 /// mean waits with it (a page each: bounded, beyond that it is worked out
 /// again). Packing one costs two compressions and two decompressions, so
 /// the first few megabytes wait as they are and only the rest are packed.
-struct Held {
+pub(crate) struct Held {
     decisions: usize,
     plain: usize,
     limit: usize,
+}
+
+impl Default for Held {
+    /// Within [`HELD_PLAIN`] unpacked, for a pass or the daemon.
+    fn default() -> Held {
+        Held::new(HELD_PLAIN)
+    }
 }
 
 impl Held {
@@ -1034,7 +1034,7 @@ impl Held {
     }
 
     /// Before the confirmation waits.
-    fn hold(&mut self, u: &mut Unconfirmed) {
+    pub(crate) fn hold(&mut self, u: &mut Unconfirmed) {
         if self.decisions < CARRIED_DECISIONS {
             self.decisions += u.decision.is_some() as usize;
         } else {
@@ -1055,6 +1055,19 @@ impl Held {
             self.decisions = self.decisions.saturating_sub(1);
         }
         self.plain = self.plain.saturating_sub(u.held_plain);
+    }
+
+    /// A confirming fetch is back: what its first response held is given
+    /// back, and that response unpacked. Failing to unpack (short of
+    /// memory) fails the check, said so.
+    pub(crate) fn back<K>(&mut self, f: &mut Fetched<K>) {
+        if let Some(u) = &f.first {
+            self.release(u);
+        }
+        if let Some(Err(e)) = f.first.as_mut().map(Unconfirmed::unpack) {
+            f.first = None;
+            f.result = Err(format!("cannot restore the first response: {e}"));
+        }
     }
 }
 

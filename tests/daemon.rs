@@ -202,6 +202,34 @@ fn the_daemon_checks_on_schedule_serves_metrics_and_stops_cleanly() {
 }
 
 #[test]
+fn the_daemon_confirms_an_edit_with_a_second_fetch_before_recording_it() {
+    let env = Env::new();
+    env.config(
+        "cron = \"* * * * * *\"\n[[watch]]\nname = \"a\"\nurl = \"{base}/a\"\nrobots = false\nconfirm_delay = \"300ms\"\n",
+    );
+    env.serve("/a", Reply::html(page("A", &[P1])));
+    let mut d = Daemon::start(&env, &[]);
+    d.wait_for("outcome=\"first_capture\"", Duration::from_secs(10));
+    let before = page_hits(&env, "/a");
+    let edited = P1.replace("$40 million", "$60 million");
+    env.serve("/a", Reply::html(page("A", &[&edited])));
+    d.wait_for("outcome=\"changed\"", Duration::from_secs(15));
+    let status = d.stop();
+    assert!(status.success(), "{status:?}");
+    // The change was fetched twice (the second after the delay), and
+    // recorded once, as the confirmed text.
+    assert!(page_hits(&env, "/a") >= before + 2);
+    let store = redline::store::Store::open(&env.db).unwrap();
+    let versions = store.versions("a").unwrap();
+    assert_eq!(versions.len(), 2, "{versions:?}");
+    let changes = store.report_changes(&versions[1]).unwrap();
+    assert!(
+        matches!(&changes[..], [redline::model::Change::TextEdited { after, .. }] if after.contains("$60 million")),
+        "{changes:?}"
+    );
+}
+
+#[test]
 fn reload_adds_and_removes_watches() {
     let env = Env::new();
     env.config(

@@ -446,3 +446,62 @@ fn at_most_so_many_confirmations_wait_with_their_decision() {
     held.hold(&mut again);
     assert!(again.decision.is_some());
 }
+
+#[test]
+fn a_packed_confirmation_comes_back_unpacked_and_a_damaged_one_fails_its_check() {
+    let body = "<p>The Department announced new assistance today.</p>".repeat(400);
+    let r = resp(
+        200,
+        &format!("<html><body><main>{body}</main></body></html>"),
+        A,
+    );
+    let page = extract(&r, &Rules::default());
+    let waiting = || Unconfirmed {
+        response: r.clone(),
+        decision: Some(Box::new(Decision {
+            outcome: Outcome::Changed,
+            changes: vec![],
+            new_version: Some(Some(page.clone())),
+            error: None,
+        })),
+        packed: None,
+        packed_page: None,
+        page_json: None,
+        held_plain: 0,
+    };
+    let back = |first: Unconfirmed| Fetched {
+        key: (),
+        result: Ok(r.clone()),
+        first: Some(first),
+        checked_at: String::new(),
+        ms: 0,
+        slot: None,
+    };
+    // No allowance: everything waits packed (the daemon and passes alike).
+    let mut held = Held::new(0);
+    let mut u = waiting();
+    held.hold(&mut u);
+    assert!(u.packed.is_some() && u.response.body.len() < r.body.len() / 10);
+    let mut f = back(u);
+    held.back(&mut f);
+    let first = f.first.as_ref().expect("still there");
+    assert_eq!(first.response, r, "unpacked as it was");
+    assert!(first.packed.is_none());
+    assert_eq!(
+        first.page_json.as_deref(),
+        Some(serde_json::to_vec(&page).unwrap().as_slice())
+    );
+    assert!(f.result.is_ok());
+    // Packed bytes damaged while waiting: the check fails, saying why.
+    let mut u = waiting();
+    held.hold(&mut u);
+    u.response.body.truncate(4);
+    let mut f = back(u);
+    held.back(&mut f);
+    assert!(f.first.is_none());
+    assert!(
+        matches!(&f.result, Err(e) if e.starts_with("cannot restore the first response")),
+        "{:?}",
+        f.result
+    );
+}

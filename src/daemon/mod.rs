@@ -10,7 +10,7 @@
 mod http;
 pub mod metrics;
 
-use crate::check::{CheckResult, Confirming, Fetched, Step, fetch_job, process, request};
+use crate::check::{CheckResult, Confirming, Fetched, Held, Step, fetch_job, process, request};
 use crate::config::{self, Config, Watch};
 use crate::fetch::{Fetcher, Request};
 use crate::notify::{DeliveryOptions, Notifier};
@@ -212,6 +212,8 @@ struct Daemon {
     delivery: DeliveryOptions,
     /// Checks recorded in the open group commit, reported once committed.
     group: crate::check::GroupCommit,
+    /// Confirmations waiting: unpacked within an allowance, packed beyond.
+    held: Held,
 }
 
 impl Daemon {
@@ -323,7 +325,8 @@ impl Daemon {
     }
 
     /// Record a finished fetch and schedule the watch's next run.
-    fn finish(&mut self, done: Done) {
+    fn finish(&mut self, mut done: Done) {
+        self.held.back(&mut done);
         let (name, generation, host) = done.key.clone();
         if let Some(n) = self.per_host.get_mut(&host) {
             *n = n.saturating_sub(1);
@@ -341,7 +344,9 @@ impl Daemon {
             &done.checked_at,
             done.ms,
         ) {
-            Step::Confirm { first, delay } => {
+            Step::Confirm { mut first, delay } => {
+                // Bounded like a pass's: beyond an allowance, packed.
+                self.held.hold(&mut first);
                 let req = request(&self.store, &watch, false);
                 self.spawn(&name, req, Some((first, delay, done.checked_at)));
             }
@@ -577,6 +582,7 @@ pub async fn run(
         delivery,
         opts: opts.clone(),
         group: crate::check::GroupCommit::default(),
+        held: Held::default(),
     };
     d.add_watches(watches, Utc::now());
     info!(watches = d.entries.len(), "redline is running");
