@@ -412,7 +412,7 @@ pub const MIGRATIONS: &[&str] = &[
         id    INTEGER PRIMARY KEY,
         hash  BLOB NOT NULL,            -- SHA-256 of the raw content (32 bytes), unique
         size  INTEGER NOT NULL,         -- raw size in bytes
-        codec INTEGER NOT NULL,         -- 0 zstd; 1 zstd with `base` as dictionary; 2 patch against `base`
+        codec INTEGER NOT NULL,         -- 0 zstd; 1 zstd with `base` as dictionary; 2 patch against `base` (zstd); 3 the same, as it is
         base  INTEGER REFERENCES blobs_new(id),
         depth INTEGER NOT NULL DEFAULT 0,
         data  BLOB NOT NULL

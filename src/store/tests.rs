@@ -337,7 +337,7 @@ fn first_captures_compress_against_the_site_and_later_versions_against_their_own
     // more than three blobs deep and never against the other page.
     for id in [b2, b3, b4] {
         let (codec, base, depth, size) = row(id);
-        assert!(codec == PATCH || codec == ZSTD_DICT, "{codec}");
+        assert!([PATCH, RAW_PATCH, ZSTD_DICT].contains(&codec), "{codec}");
         assert!((2..=3).contains(&depth), "depth {depth}");
         let base = base.unwrap();
         assert!(base == b1 || row(base).1 == Some(b1), "{base}");
@@ -464,7 +464,7 @@ fn an_edit_costs_about_its_own_size_and_bodies_read_back_exactly() {
     // changed).
     let deltas: Vec<_> = stored
         .iter()
-        .filter(|(c, _, _)| *c == ZSTD_DICT || *c == PATCH)
+        .filter(|(c, _, _)| [ZSTD_DICT, PATCH, RAW_PATCH].contains(c))
         .collect();
     assert_eq!(deltas.len(), 3, "{stored:?}");
     println!(
@@ -1110,5 +1110,44 @@ fn a_response_names_the_watchs_url_by_null_and_keeps_an_old_url_when_it_changes(
             (None, None),
         ]
     );
+    assert!(store.verify().unwrap().is_empty(), "{:?}", store.verify());
+}
+
+#[test]
+fn a_small_patch_is_kept_as_it_is_and_a_larger_one_compressed_both_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    let page = Page::default();
+    let first = site_page(1, 0);
+    record(&mut store, &resp(&first), Some(&page));
+    // One text changed (one token): a tiny patch against the version's body.
+    let noise = site_page(1, 7);
+    // Ten paragraphs reworded: a patch over the size kept as it is.
+    let grown = String::from_utf8(first.clone())
+        .unwrap()
+        .replacen("announced assistance", "announced new assistance", 10)
+        .into_bytes();
+    for body in [&noise, &grown] {
+        record(&mut store, &resp(body), None);
+    }
+    let codec_of = |bytes: &[u8]| -> (i64, i64) {
+        store
+            .conn
+            .query_row(
+                "SELECT codec, length(data) FROM blobs WHERE id = ?1",
+                [blob_id(&store, bytes)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+    };
+    let (small, small_len) = codec_of(&noise);
+    assert_eq!(small, RAW_PATCH, "{small_len} bytes");
+    assert!(small_len as usize <= RAW_PATCH_MAX);
+    let (large, large_len) = codec_of(&grown);
+    assert_eq!(large, PATCH, "{large_len} bytes");
+    for body in [&noise, &grown] {
+        let id = blob_id(&store, body);
+        assert_eq!(&read_blob_uncached(&store.conn, id).unwrap(), body);
+    }
     assert!(store.verify().unwrap().is_empty(), "{:?}", store.verify());
 }
