@@ -230,6 +230,43 @@ fn the_daemon_confirms_an_edit_with_a_second_fetch_before_recording_it() {
 }
 
 #[test]
+fn a_hanging_webhook_holds_up_no_check() {
+    let env = Env::new();
+    env.config(
+        "cron = \"* * * * * *\"\n\
+         [notify.hook]\ntype = \"webhook\"\nurl = \"{base}/hook\"\n\n\
+         [[watch]]\nname = \"a\"\nurl = \"{base}/a\"\nrobots = false\nconfirm = false\n\n\
+         [[watch]]\nname = \"b\"\nurl = \"{base}/b\"\nrobots = false\n",
+    );
+    env.serve("/a", Reply::html(page("A", &[P1])));
+    env.serve("/b", Reply::html(page("B", &[P1])));
+    // The receiver takes 3 s to answer (the delivery timeout is 30 s).
+    env.serve(
+        "/hook",
+        Reply::with_type(200, "text/plain", "ok").delayed(Duration::from_secs(3)),
+    );
+    let mut d = Daemon::start(&env, &[]);
+    d.wait_for("watch=a", Duration::from_secs(10));
+    let edited = P1.replace("$40 million", "$60 million");
+    env.serve("/a", Reply::html(page("A", &[&edited])));
+    d.wait_for("outcome=\"changed\"", Duration::from_secs(10));
+    d.wait_for("sent=1", Duration::from_secs(15));
+    let seen = d.seen.clone();
+    let status = d.stop();
+    assert!(status.success(), "{status:?}");
+    // While the alert was on its way (3 s), watch b went on being checked
+    // every second: its results were recorded between the change and the
+    // delivery, not held up behind it.
+    let at = |needle: &str| seen.iter().position(|l| l.contains(needle)).unwrap();
+    let (changed, sent) = (at("outcome=\"changed\""), at("sent=1"));
+    let b_meanwhile = seen[changed..sent]
+        .iter()
+        .filter(|l| l.contains("watch=b") && l.contains("outcome="))
+        .count();
+    assert!(b_meanwhile >= 2, "{}", seen.join("\n"));
+}
+
+#[test]
 fn reload_adds_and_removes_watches() {
     let env = Env::new();
     env.config(

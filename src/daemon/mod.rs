@@ -214,6 +214,10 @@ struct Daemon {
     group: crate::check::GroupCommit,
     /// Confirmations waiting: unpacked within an allowance, packed beyond.
     held: Held,
+    /// Alerts being sent (the loop keeps checking meanwhile), and what the
+    /// round has come to so far.
+    sending: crate::notify::Sending,
+    round: crate::notify::Delivered,
 }
 
 impl Daemon {
@@ -583,6 +587,8 @@ pub async fn run(
         opts: opts.clone(),
         group: crate::check::GroupCommit::default(),
         held: Held::default(),
+        sending: JoinSet::new(),
+        round: crate::notify::Delivered::default(),
     };
     d.add_watches(watches, Utc::now());
     info!(watches = d.entries.len(), "redline is running");
@@ -614,7 +620,8 @@ pub async fn run(
             _ = sigterm.recv() => { info!("SIGTERM: stopping"); break; }
             _ = sigint.recv() => { info!("SIGINT: stopping"); break; }
             _ = sighup.recv() => { info!("SIGHUP: reloading the configuration"); d.reload(); signature = config_signature(&config_path); }
-            _ = outbox.tick() => d.deliver().await,
+            _ = outbox.tick() => d.start_sending(),
+            Some(joined) = d.sending.join_next(), if !d.sending.is_empty() => d.sent(joined),
             _ = poll.tick() => {
                 let now_sig = config_signature(&config_path);
                 if now_sig != signature {
@@ -654,41 +661,85 @@ pub async fn run(
             }
         }
     }
-    // What was recorded while stopping may still go out.
-    d.deliver().await;
+    // What is being sent, and what was recorded while stopping, may still
+    // go out (each send bounded by the delivery timeout).
+    d.deliver_all().await;
     info!("stopped; the archive is consistent");
     Ok(())
 }
 
 impl Daemon {
-    /// Send what is due in the outbox (committing the open group first:
-    /// no alert goes out for a check not yet in the archive).
-    async fn deliver(&mut self) {
-        self.commit_pending();
-        if self.notifiers.is_empty() {
+    /// Start sending what is due in the outbox (committing the open group
+    /// first: no alert goes out for a check not yet in the archive),
+    /// unless a round is still under way: its alerts are still pending, and
+    /// must not go out twice. Sends run beside the loop, so a receiver that
+    /// hangs until the timeout holds up no check.
+    fn start_sending(&mut self) {
+        if self.notifiers.is_empty() || !self.sending.is_empty() {
             return;
         }
-        match crate::notify::deliver(&mut self.store, &self.notifiers, &self.delivery).await {
-            Ok(d) => {
-                if d.sent + d.retrying + d.failed > 0 {
-                    info!(
-                        sent = d.sent,
-                        retrying = d.retrying,
-                        failed = d.failed,
-                        "alerts"
-                    );
-                }
-                if let Ok(mut m) = self.metrics.lock() {
-                    m.alerts_sent += d.sent as u64;
-                    m.alerts_failed += d.failed as u64;
-                    m.alerts_pending = self
-                        .store
-                        .alerts(Some("pending"), 1_000_000)
-                        .map(|a| a.len())
-                        .unwrap_or(0);
-                }
-            }
+        self.commit_pending();
+        match crate::notify::start_sending(&self.store, &self.notifiers, &self.delivery) {
+            Ok(sending) => self.sending = sending,
             Err(e) => error!("alert delivery: {e:#}"),
+        }
+    }
+
+    /// Record what sending a batch came to; once the round is over, say
+    /// what it came to.
+    fn sent(
+        &mut self,
+        joined: Result<
+            (Vec<crate::store::PendingAlert>, Result<(), String>),
+            tokio::task::JoinError,
+        >,
+    ) {
+        let Ok((alerts, outcome)) = joined else {
+            return;
+        };
+        let mut d = crate::notify::Delivered::default();
+        if let Err(e) =
+            crate::notify::settle(&mut self.store, &self.delivery, alerts, &outcome, &mut d)
+        {
+            error!("alert delivery: {e:#}");
+        }
+        self.round.sent += d.sent;
+        self.round.retrying += d.retrying;
+        self.round.failed += d.failed;
+        if let Ok(mut m) = self.metrics.lock() {
+            m.alerts_sent += d.sent as u64;
+            m.alerts_failed += d.failed as u64;
+        }
+        if !self.sending.is_empty() {
+            return;
+        }
+        let r = std::mem::take(&mut self.round);
+        if r.sent + r.retrying + r.failed > 0 {
+            info!(
+                sent = r.sent,
+                retrying = r.retrying,
+                failed = r.failed,
+                "alerts"
+            );
+        }
+        if let Ok(mut m) = self.metrics.lock() {
+            m.alerts_pending = self
+                .store
+                .alerts(Some("pending"), 1_000_000)
+                .map(|a| a.len())
+                .unwrap_or(0);
+        }
+    }
+
+    /// Finish the round under way, then send what is still due.
+    async fn deliver_all(&mut self) {
+        for _ in 0..2 {
+            if self.sending.is_empty() {
+                self.start_sending();
+            }
+            while let Some(joined) = self.sending.join_next().await {
+                self.sent(joined);
+            }
         }
     }
 

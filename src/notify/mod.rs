@@ -210,6 +210,27 @@ pub async fn deliver(
     notifiers: &[Notifier],
     opts: &DeliveryOptions,
 ) -> Result<Delivered> {
+    let mut set = start_sending(store, notifiers, opts)?;
+    let mut report = Delivered::default();
+    while let Some(joined) = set.join_next().await {
+        if let Ok((alerts, outcome)) = joined {
+            settle(store, opts, alerts, &outcome, &mut report)?;
+        }
+    }
+    Ok(report)
+}
+
+/// Sends under way, a task a batch: its alerts, and what sending them
+/// came to (each bounded by the delivery timeout).
+pub type Sending = tokio::task::JoinSet<(Vec<PendingAlert>, Result<(), String>)>;
+
+/// Start sending what is due in the outbox; [`settle`] records each batch
+/// as it comes back. The daemon keeps checking meanwhile.
+pub fn start_sending(
+    store: &Store,
+    notifiers: &[Notifier],
+    opts: &DeliveryOptions,
+) -> Result<Sending> {
     let now = chrono::Utc::now();
     let due = store.due_alerts(&crate::check::now_rfc3339())?;
     let mut batches: Vec<Batch> = Vec::new();
@@ -262,40 +283,45 @@ pub async fn deliver(
             (b.alerts, outcome)
         });
     }
-    let mut report = Delivered::default();
+    Ok(set)
+}
+
+/// Record what sending one batch came to: delivered, to be retried after a
+/// back-off, or failed for good.
+pub fn settle(
+    store: &mut Store,
+    opts: &DeliveryOptions,
+    alerts: Vec<PendingAlert>,
+    outcome: &Result<(), String>,
+    report: &mut Delivered,
+) -> Result<()> {
     let at = crate::check::now_rfc3339();
-    while let Some(joined) = set.join_next().await {
-        let Ok((alerts, outcome)) = joined else {
-            continue;
-        };
-        for a in alerts {
-            match &outcome {
-                Ok(()) => {
-                    store.mark_delivered(a.id, &at)?;
-                    report.sent += 1;
-                }
-                Err(e) => {
-                    let attempts = a.attempts + 1;
-                    if attempts >= opts.attempts {
-                        store.mark_failed(a.id, attempts, e)?;
-                        report.failed += 1;
-                    } else {
-                        let wait = opts
-                            .backoff
-                            .saturating_mul(1u32 << (attempts - 1).min(16))
-                            .min(Duration::from_secs(3600));
-                        let next = chrono::Utc::now()
-                            + chrono::Duration::from_std(wait)
-                                .unwrap_or(chrono::Duration::hours(1));
-                        let next = next.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-                        store.mark_retry(a.id, attempts, &next, e)?;
-                        report.retrying += 1;
-                    }
+    for a in alerts {
+        match outcome {
+            Ok(()) => {
+                store.mark_delivered(a.id, &at)?;
+                report.sent += 1;
+            }
+            Err(e) => {
+                let attempts = a.attempts + 1;
+                if attempts >= opts.attempts {
+                    store.mark_failed(a.id, attempts, e)?;
+                    report.failed += 1;
+                } else {
+                    let wait = opts
+                        .backoff
+                        .saturating_mul(1u32 << (attempts - 1).min(16))
+                        .min(Duration::from_secs(3600));
+                    let next = chrono::Utc::now()
+                        + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));
+                    let next = next.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                    store.mark_retry(a.id, attempts, &next, e)?;
+                    report.retrying += 1;
                 }
             }
         }
     }
-    Ok(report)
+    Ok(())
 }
 
 #[cfg(test)]
