@@ -723,11 +723,7 @@ impl Daemon {
             );
         }
         if let Ok(mut m) = self.metrics.lock() {
-            m.alerts_pending = self
-                .store
-                .alerts(Some("pending"), 1_000_000)
-                .map(|a| a.len())
-                .unwrap_or(0);
+            m.alerts_pending = self.store.count_alerts("pending").unwrap_or(0);
         }
     }
 

@@ -905,6 +905,15 @@ impl Store {
         Ok(rows)
     }
 
+    /// How many alerts have this status (`pending`, `delivered`, `failed`).
+    pub fn count_alerts(&self, status: &str) -> Result<usize> {
+        let n: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM outbox WHERE status = ?1")?
+            .query_row([status], |r| r.get(0))?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
     pub fn mark_delivered(&mut self, id: i64, at: &str) -> Result<()> {
         self.conn.execute(
             "UPDATE outbox SET status = 'delivered', delivered_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",

@@ -1151,3 +1151,27 @@ fn a_small_patch_is_kept_as_it_is_and_a_larger_one_compressed_both_read_back() {
     }
     assert!(store.verify().unwrap().is_empty(), "{:?}", store.verify());
 }
+
+#[test]
+fn alerts_are_counted_by_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    let alerts = [
+        ("hook".to_string(), "k1".to_string(), "{}".to_string()),
+        ("mail".to_string(), "k2".to_string(), "{}".to_string()),
+    ];
+    store
+        .record(&CheckRecord {
+            alerts: &alerts,
+            ..rec("w", "http://x/", Some(&resp(b"<p>a</p>")), None)
+        })
+        .unwrap();
+    assert_eq!(store.count_alerts("pending").unwrap(), 2);
+    let first = store.alerts(Some("pending"), 10).unwrap()[0].id;
+    store
+        .mark_delivered(first, "2026-12-04T10:00:00.000Z")
+        .unwrap();
+    assert_eq!(store.count_alerts("pending").unwrap(), 1);
+    assert_eq!(store.count_alerts("delivered").unwrap(), 1);
+    assert_eq!(store.count_alerts("failed").unwrap(), 0);
+}
