@@ -76,14 +76,10 @@ fn outcome_at(row: &rusqlite::Row, idx: usize) -> rusqlite::Result<String> {
 /// milliseconds when the text is in redline's own form (RFC 3339, UTC,
 /// milliseconds, as every check and import writes it), which reads back as
 /// the same text; any other text is kept as given.
-struct Time<'a>(&'a str);
-
-impl rusqlite::ToSql for Time<'_> {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(match time_ms(self.0) {
-            Some(ms) => ms.into(),
-            None => self.0.into(),
-        })
+fn time_value(text: &str) -> rusqlite::types::Value {
+    match time_ms(text) {
+        Some(ms) => rusqlite::types::Value::Integer(ms),
+        None => rusqlite::types::Value::Text(text.to_string()),
     }
 }
 
@@ -102,7 +98,7 @@ fn time_text(ms: i64) -> String {
     )
 }
 
-/// A time column (see [`Time`]) as RFC 3339 text.
+/// A time column (see [`time_value`]) as RFC 3339 text.
 fn time_at(row: &rusqlite::Row, idx: usize) -> rusqlite::Result<String> {
     use rusqlite::types::ValueRef;
     match row.get_ref(idx)? {
@@ -113,6 +109,18 @@ fn time_at(row: &rusqlite::Row, idx: usize) -> rusqlite::Result<String> {
             "time".into(),
             other.data_type(),
         )),
+    }
+}
+
+/// Column `idx` read by `read`, or `None` when it is NULL.
+fn or_null<T>(
+    row: &rusqlite::Row,
+    idx: usize,
+    read: fn(&rusqlite::Row, usize) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Option<T>> {
+    match row.get_ref(idx)? {
+        rusqlite::types::ValueRef::Null => Ok(None),
+        _ => read(row, idx).map(Some),
     }
 }
 
@@ -685,14 +693,8 @@ impl Store {
                     url: r.get(1)?,
                     versions: r.get(2)?,
                     checks: r.get(3)?,
-                    last_checked: match r.get_ref(4)? {
-                        rusqlite::types::ValueRef::Null => None,
-                        _ => Some(time_at(r, 4)?),
-                    },
-                    last_outcome: match r.get_ref(5)? {
-                        rusqlite::types::ValueRef::Null => None,
-                        _ => Some(outcome_at(r, 5)?),
-                    },
+                    last_checked: or_null(r, 4, time_at)?,
+                    last_outcome: or_null(r, 5, outcome_at)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -2018,6 +2020,8 @@ fn put_site_blob(
 }
 
 fn record_in(tx: &Connection, rec: &CheckRecord, bases: &mut SiteBases) -> Result<Recorded> {
+    // As the check, response and version rows store it (worked out once).
+    let checked_at = time_value(rec.checked_at);
     let host = crate::fetch::Fetcher::host_key(rec.response.map_or(rec.url, |r| &r.final_url));
     // `watches.url` is the URL last checked: the check row repeats it only
     // when it changed.
@@ -2128,7 +2132,7 @@ fn record_in(tx: &Connection, rec: &CheckRecord, bases: &mut SiteBases) -> Resul
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?.execute(
                         params![
                             wid,
-                            Time(rec.checked_at),
+                            &checked_at,
                             (resp.requested_url != rec.url).then_some(&resp.requested_url),
                             (resp.final_url != resp.requested_url).then_some(&resp.final_url),
                             redirects,
@@ -2186,7 +2190,7 @@ fn record_in(tx: &Connection, rec: &CheckRecord, bases: &mut SiteBases) -> Resul
             let status = rec.response.map_or(0, |r| r.status);
             tx.prepare_cached("INSERT INTO versions (watch_id, number, created_at, response_id, status, gone, page_blob, rules)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(
-                params![wid, number, Time(rec.checked_at), rid, status, gone, page_blob, rec.rules],
+                params![wid, number, &checked_at, rid, status, gone, page_blob, rec.rules],
             )?;
             (
                 Some(tx.last_insert_rowid()),
@@ -2202,7 +2206,7 @@ fn record_in(tx: &Connection, rec: &CheckRecord, bases: &mut SiteBases) -> Resul
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?.execute(
         params![
             wid,
-            Time(rec.checked_at),
+            &checked_at,
             new_url.then_some(rec.url),
             rec.outcome.code(),
             rec.http_status,

@@ -340,6 +340,9 @@ pub const MIGRATIONS: &[&str] = &[
     // are kept in its row (`headers`: zstd against a fixed dictionary of
     // common headers, with a checksum), not as a blob with its own hash,
     // index entry and reference count; rows from before keep their blob.
+    // A response's requested URL is NULL when it is the watch's URL
+    // (`watches.url`, the URL last checked); when a watch's URL changes,
+    // the responses that named it by NULL get it written out first.
     r#"
     CREATE TABLE checks_new (
         id          INTEGER PRIMARY KEY,
@@ -366,7 +369,7 @@ pub const MIGRATIONS: &[&str] = &[
         id            INTEGER PRIMARY KEY,
         watch_id      INTEGER NOT NULL REFERENCES watches(id),
         fetched_at    INTEGER NOT NULL, -- Unix ms (or RFC 3339 text not in redline's form)
-        requested_url TEXT NOT NULL,
+        requested_url TEXT,             -- NULL: the watch's URL (watches.url)
         final_url     TEXT,             -- NULL: the requested URL
         redirects     TEXT,             -- JSON [{"url":..,"status":..}]; NULL: none
         status        INTEGER NOT NULL,
@@ -381,13 +384,13 @@ pub const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO responses_new (id, watch_id, fetched_at, requested_url, final_url, redirects, status,
                                headers_blob, body_blob, elapsed_ms, etag, last_modified, source)
-        SELECT id, watch_id,
-               CASE WHEN strftime('%Y-%m-%dT%H:%M:%fZ', fetched_at) IS fetched_at
-                    THEN CAST(round((julianday(fetched_at) - 2440587.5) * 86400000.0) AS INTEGER)
-                    ELSE fetched_at END,
-               requested_url, final_url, redirects, status,
-               headers_blob, body_blob, elapsed_ms, etag, last_modified, source
-        FROM responses;
+        SELECT r.id, r.watch_id,
+               CASE WHEN strftime('%Y-%m-%dT%H:%M:%fZ', r.fetched_at) IS r.fetched_at
+                    THEN CAST(round((julianday(r.fetched_at) - 2440587.5) * 86400000.0) AS INTEGER)
+                    ELSE r.fetched_at END,
+               NULLIF(r.requested_url, w.url), r.final_url, r.redirects, r.status,
+               r.headers_blob, r.body_blob, r.elapsed_ms, r.etag, r.last_modified, r.source
+        FROM responses r JOIN watches w ON w.id = r.watch_id;
     CREATE TABLE versions_new (
         id          INTEGER PRIMARY KEY,
         watch_id    INTEGER NOT NULL REFERENCES watches(id),
@@ -432,36 +435,5 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX blobs_hash ON blobs(substr(hash, 1, 8));
     CREATE INDEX responses_watch ON responses(watch_id, id);
     CREATE INDEX checks_watch ON checks(watch_id, id);
-    "#,
-    // 19: a response's requested URL is NULL when it is the watch's URL
-    // (`watches.url`, the URL last checked); when a watch's URL changes,
-    // the responses that named it by NULL get it written out first.
-    r#"
-    CREATE TABLE responses_new (
-        id            INTEGER PRIMARY KEY,
-        watch_id      INTEGER NOT NULL REFERENCES watches(id),
-        fetched_at    INTEGER NOT NULL, -- Unix ms (or RFC 3339 text not in redline's form)
-        requested_url TEXT,             -- NULL: the watch's URL (watches.url)
-        final_url     TEXT,             -- NULL: the requested URL
-        redirects     TEXT,             -- JSON [{"url":..,"status":..}]; NULL: none
-        status        INTEGER NOT NULL,
-        headers_blob  INTEGER REFERENCES blobs(id),  -- NULL: `headers` holds them
-        body_blob     INTEGER NOT NULL REFERENCES blobs(id),
-        elapsed_ms    INTEGER NOT NULL,
-        etag          TEXT,
-        last_modified TEXT,
-        source        TEXT,             -- NULL: fetched by redline
-        headers       BLOB,             -- zstd, against the fixed headers dictionary
-        CHECK ((headers IS NULL) <> (headers_blob IS NULL))
-    );
-    INSERT INTO responses_new (id, watch_id, fetched_at, requested_url, final_url, redirects, status,
-                               headers_blob, body_blob, elapsed_ms, etag, last_modified, source, headers)
-        SELECT r.id, r.watch_id, r.fetched_at, NULLIF(r.requested_url, w.url), r.final_url, r.redirects, r.status,
-               r.headers_blob, r.body_blob, r.elapsed_ms, r.etag, r.last_modified, r.source, r.headers
-        FROM responses r JOIN watches w ON w.id = r.watch_id;
-    DROP INDEX responses_watch;
-    DROP TABLE responses;
-    ALTER TABLE responses_new RENAME TO responses;
-    CREATE INDEX responses_watch ON responses(watch_id, id);
     "#,
 ];

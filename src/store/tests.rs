@@ -735,7 +735,7 @@ fn an_archive_from_before_the_blob_table_rebuild_migrates_intact() {
     let raw = store.raw_response(v.response_id).unwrap();
     assert_eq!(raw.response.body, b"<p>kept across the migration</p>");
     assert_eq!(raw.fetched_at, "2026-01-01T00:00:00Z");
-    // Its requested URL is the watch's: NULL in the row (migration 19).
+    // Its requested URL is the watch's: NULL in the row (migration 18).
     assert_eq!(raw.response.requested_url, "http://x/");
     assert_eq!(
         store
@@ -940,23 +940,37 @@ fn verify_catches_a_damaged_byte_in_headers_kept_in_a_row() {
     let mut store = Store::open(&dir.path().join("a.db")).unwrap();
     record(&mut store, &resp(b"<p>one</p>"), Some(&Page::default()));
     assert!(store.verify().unwrap().is_empty(), "{:?}", store.verify());
+    damage_middle_byte(&store, "responses", "headers", "1", 0x20);
+    assert_one_problem(&store, "headers of response 1 (w): cannot be read");
+}
+
+/// Flip bits of the middle byte of column `col` in the rows of `table`
+/// matching `filter` (inside a zstd frame's content: its checksum catches it).
+fn damage_middle_byte(store: &Store, table: &str, col: &str, filter: &str, bits: u8) {
     let mut data: Vec<u8> = store
         .conn
-        .query_row("SELECT headers FROM responses", [], |r| r.get(0))
+        .query_row(
+            &format!("SELECT {col} FROM {table} WHERE {filter}"),
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
-    // The middle byte of the frame's content (its checksum catches it).
     let i = data.len() / 2;
-    data[i] ^= 0x20;
+    data[i] ^= bits;
     store
         .conn
-        .execute("UPDATE responses SET headers = ?1", [&data])
+        .execute(
+            &format!("UPDATE {table} SET {col} = ?1 WHERE {filter}"),
+            [&data],
+        )
         .unwrap();
+}
+
+/// `verify` finds exactly one problem, starting so.
+fn assert_one_problem(store: &Store, start: &str) {
     let problems = store.verify().unwrap();
     assert_eq!(problems.len(), 1, "{problems:?}");
-    assert!(
-        problems[0].starts_with("headers of response 1 (w): cannot be read"),
-        "{problems:?}"
-    );
+    assert!(problems[0].starts_with(start), "{problems:?}");
 }
 
 #[test]
@@ -1042,22 +1056,8 @@ fn changes_are_kept_compressed_and_read_back_exactly_old_rows_too() {
     assert_eq!(store.report_changes(&v).unwrap(), changes.to_vec());
     assert!(store.verify().unwrap().is_empty(), "{:?}", store.verify());
     // A damaged byte is caught by the frame's checksum.
-    let mut data: Vec<u8> = store
-        .conn
-        .query_row("SELECT data FROM changes WHERE seq = 0", [], |r| r.get(0))
-        .unwrap();
-    let i = data.len() / 2;
-    data[i] ^= 0x01;
-    store
-        .conn
-        .execute("UPDATE changes SET data = ?1 WHERE seq = 0", [&data])
-        .unwrap();
-    let problems = store.verify().unwrap();
-    assert_eq!(problems.len(), 1, "{problems:?}");
-    assert!(
-        problems[0].starts_with("change 0 of report 1 (w): cannot be read"),
-        "{problems:?}"
-    );
+    damage_middle_byte(&store, "changes", "data", "seq = 0", 0x01);
+    assert_one_problem(&store, "change 0 of report 1 (w): cannot be read");
     assert!(store.report_changes(&v).is_err());
 }
 
