@@ -361,8 +361,8 @@ proptest::proptest! {
     }
 }
 
-#[test]
-fn confirmations_wait_unpacked_within_an_allowance_and_packed_beyond_it() {
+/// A 22 KB release and its page.
+fn long_release() -> (Response, Page) {
     let body = "<p>The Department announced new assistance today.</p>".repeat(400);
     let r = resp(
         200,
@@ -370,19 +370,31 @@ fn confirmations_wait_unpacked_within_an_allowance_and_packed_beyond_it() {
         A,
     );
     let page = extract(&r, &Rules::default());
-    let waiting = || Unconfirmed {
+    (r, page)
+}
+
+/// `r`, found to be a change (with `new_version`), waiting for its
+/// confirmation.
+fn waiting_change(r: &Response, new_version: Option<Option<Page>>) -> Unconfirmed {
+    Unconfirmed {
         response: r.clone(),
         decision: Some(Box::new(Decision {
             outcome: Outcome::Changed,
             changes: vec![],
-            new_version: Some(Some(page.clone())),
+            new_version,
             error: None,
         })),
         packed: None,
         packed_page: None,
         page_json: None,
         held_plain: 0,
-    };
+    }
+}
+
+#[test]
+fn confirmations_wait_unpacked_within_an_allowance_and_packed_beyond_it() {
+    let (r, page) = long_release();
+    let waiting = || waiting_change(&r, Some(Some(page.clone())));
     // Body and page: about twice the body each.
     let size = 2 * r.body.len();
     let mut held = Held::new(size * 2 + size / 2);
@@ -413,19 +425,7 @@ fn confirmations_wait_unpacked_within_an_allowance_and_packed_beyond_it() {
 #[test]
 fn at_most_so_many_confirmations_wait_with_their_decision() {
     let r = resp(200, "<p>Short.</p>", A);
-    let waiting = || Unconfirmed {
-        response: r.clone(),
-        decision: Some(Box::new(Decision {
-            outcome: Outcome::Changed,
-            changes: vec![],
-            new_version: None,
-            error: None,
-        })),
-        packed: None,
-        packed_page: None,
-        page_json: None,
-        held_plain: 0,
-    };
+    let waiting = || waiting_change(&r, None);
     let mut held = Held::new(HELD_PLAIN);
     let mut all: Vec<Unconfirmed> = (0..CARRIED_DECISIONS).map(|_| waiting()).collect();
     for u in &mut all {
@@ -449,26 +449,8 @@ fn at_most_so_many_confirmations_wait_with_their_decision() {
 
 #[test]
 fn a_packed_confirmation_comes_back_unpacked_and_a_damaged_one_fails_its_check() {
-    let body = "<p>The Department announced new assistance today.</p>".repeat(400);
-    let r = resp(
-        200,
-        &format!("<html><body><main>{body}</main></body></html>"),
-        A,
-    );
-    let page = extract(&r, &Rules::default());
-    let waiting = || Unconfirmed {
-        response: r.clone(),
-        decision: Some(Box::new(Decision {
-            outcome: Outcome::Changed,
-            changes: vec![],
-            new_version: Some(Some(page.clone())),
-            error: None,
-        })),
-        packed: None,
-        packed_page: None,
-        page_json: None,
-        held_plain: 0,
-    };
+    let (r, page) = long_release();
+    let waiting = || waiting_change(&r, Some(Some(page.clone())));
     let back = |first: Unconfirmed| Fetched {
         key: (),
         result: Ok(r.clone()),

@@ -687,28 +687,18 @@ impl Daemon {
 
     /// Record what sending a batch came to; once the round is over, say
     /// what it came to.
-    fn sent(
-        &mut self,
-        joined: Result<
-            (Vec<crate::store::PendingAlert>, Result<(), String>),
-            tokio::task::JoinError,
-        >,
-    ) {
+    fn sent(&mut self, joined: Result<crate::notify::Sent, tokio::task::JoinError>) {
         let Ok((alerts, outcome)) = joined else {
             return;
         };
-        let mut d = crate::notify::Delivered::default();
-        if let Err(e) =
-            crate::notify::settle(&mut self.store, &self.delivery, alerts, &outcome, &mut d)
-        {
+        if let Err(e) = crate::notify::settle(
+            &mut self.store,
+            &self.delivery,
+            alerts,
+            &outcome,
+            &mut self.round,
+        ) {
             error!("alert delivery: {e:#}");
-        }
-        self.round.sent += d.sent;
-        self.round.retrying += d.retrying;
-        self.round.failed += d.failed;
-        if let Ok(mut m) = self.metrics.lock() {
-            m.alerts_sent += d.sent as u64;
-            m.alerts_failed += d.failed as u64;
         }
         if !self.sending.is_empty() {
             return;
@@ -723,6 +713,8 @@ impl Daemon {
             );
         }
         if let Ok(mut m) = self.metrics.lock() {
+            m.alerts_sent += r.sent as u64;
+            m.alerts_failed += r.failed as u64;
             m.alerts_pending = self.store.count_alerts("pending").unwrap_or(0);
         }
     }

@@ -220,9 +220,11 @@ pub async fn deliver(
     Ok(report)
 }
 
-/// Sends under way, a task a batch: its alerts, and what sending them
-/// came to (each bounded by the delivery timeout).
-pub type Sending = tokio::task::JoinSet<(Vec<PendingAlert>, Result<(), String>)>;
+/// A batch's alerts, and what sending them came to.
+pub type Sent = (Vec<PendingAlert>, Result<(), String>);
+
+/// Sends under way, a task a batch (each bounded by the delivery timeout).
+pub type Sending = tokio::task::JoinSet<Sent>;
 
 /// Start sending what is due in the outbox; [`settle`] records each batch
 /// as it comes back. The daemon keeps checking meanwhile.
