@@ -136,7 +136,7 @@ fn stages(c: &mut Criterion) {
                 response: Some(resp),
                 http_status: Some(200),
                 new_version: page.map(NewVersion::Page),
-                rules: &rules.fingerprint,
+                rules: &rules,
                 base_version_id: None,
                 changes: &[],
                 summary: "",
@@ -144,7 +144,7 @@ fn stages(c: &mut Criterion) {
                 error: None,
                 alerts: &[],
                 body_patch: None,
-                page_json: None,
+                unshown: None,
             })
             .expect("record");
     };

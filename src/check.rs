@@ -184,7 +184,7 @@ pub fn page_under_rules(store: &Store, version: &Version, rules: &Rules) -> Resu
         return Ok(None);
     }
     if version.rules == rules.fingerprint
-        && let Some(page) = store.page(version)?
+        && let Some(page) = store.stored_page(version)?
     {
         return Ok(Some(page));
     }
@@ -517,7 +517,16 @@ pub fn process(
         }
         let summary = summarize(&decision.changes);
         let significance = report_significance(&decision.changes);
+        // A page held packed through its confirmation is read back: what
+        // it does not show is worked out from it.
+        if resp.is_some() {
+            held_page(&mut decision, page_json.as_deref())?;
+        }
         let new_version = decision.version_to_record();
+        let unshown = match (&new_version, resp) {
+            (Some(NewVersion::Page(page)), Some(r)) => unshown_of(&r.body, page),
+            _ => None,
+        };
         // The alerts go into the outbox in the same transaction: their
         // version numbers are the ones this record will give (one writer).
         let latest = prior.latest.as_ref().map(|v| v.number);
@@ -559,7 +568,7 @@ pub fn process(
             response: resp.filter(|r| r.status != 304),
             http_status: resp.map(|r| r.status),
             new_version,
-            rules: &watch.rules.fingerprint,
+            rules: &watch.rules,
             base_version_id: prior.base.as_ref().map(|v| v.id),
             changes: &decision.changes,
             summary: &summary,
@@ -567,7 +576,7 @@ pub fn process(
             error: decision.error.as_deref(),
             alerts: &alerts,
             body_patch: body_patch.as_deref(),
-            page_json: page_json.as_deref(),
+            unshown: unshown.as_deref(),
         })?;
         if rec.previous_version.is_some()
             && let Err(e) = store.prune(
@@ -667,7 +676,7 @@ fn only_noise_since_last(
         if known().any(|k| k == masked) || learned.contains(&masked) {
             return false;
         }
-        let json = page.get_or_insert_with(|| store.page_json(latest).ok().flatten());
+        let json = page.get_or_insert_with(|| page_json_of(store, latest, &watch.rules).ok());
         let json = json.as_ref().map(|j| j.as_slice());
         let shown = shown_in(json, text);
         if let (false, Some(json)) = (shown, json) {
@@ -686,8 +695,136 @@ fn only_noise_since_last(
     Ok((found, learned))
 }
 
+/// The page of a version as JSON, under `rules` (its own: the cheap path
+/// runs only then): the stored one, else derived from its raw response.
+fn page_json_of(store: &Store, version: &Version, rules: &Rules) -> Result<std::rc::Rc<Vec<u8>>> {
+    if let Some(json) = store.stored_page_json(version)? {
+        return Ok(json);
+    }
+    let raw = store.raw_response(version.response_id)?;
+    Ok(std::rc::Rc::new(serde_json::to_vec(&extract(
+        &raw.response,
+        rules,
+    ))?))
+}
+
 /// At most this many texts a version remembers its page does not show.
 const UNSHOWN_KEPT: usize = 8;
+
+/// At most this many texts of a new version's body are looked up in its
+/// page beyond the texts it shows whole (a long page with many dated links
+/// stays cheap; what is not learned now is learned by the check that asks).
+const UNSHOWN_LOOKUPS: usize = 64;
+
+/// What a new version's page does not show of the texts with digits in its
+/// body, digits masked (as [`learn_unshown`] learns them), one per line:
+/// worked out while the page is at hand, so the cheap path of later checks
+/// need not derive the page to tell that a changing "generated at" line
+/// is not shown.
+fn unshown_of(body: &[u8], page: &Page) -> Option<String> {
+    // An empty stand-in for a page held packed is no page to go by.
+    if page.mime.is_empty() {
+        return None;
+    }
+    // The texts the page shows whole, in document order: a text of the
+    // body shown so is one of the next few of them.
+    let whole: Vec<&str> = page
+        .title
+        .iter()
+        .chain(page.blocks.iter().map(|b| &b.text))
+        .chain(page.responses.iter().flat_map(|r| {
+            [r.author.as_ref(), r.date.as_ref(), Some(&r.text)]
+                .into_iter()
+                .flatten()
+        }))
+        .map(String::as_str)
+        .collect();
+    let mut next = 0;
+    let mut masked_page: Option<Vec<u8>> = None;
+    let mut learned: Vec<String> = Vec::new();
+    let mut lookups = 0;
+    for raw in crate::extract::quick::digit_texts(body) {
+        let text = crate::extract::text::normalize(raw);
+        if text.is_empty() {
+            continue;
+        }
+        if let Some(k) = whole[next..].iter().take(8).position(|w| *w == text) {
+            next += k + 1;
+            continue;
+        }
+        // A text JSON would escape counts as shown (see `shown_in`).
+        if text.contains(['"', '\\']) || text.chars().any(char::is_control) {
+            continue;
+        }
+        let masked = mask_digits(&text);
+        if learned.contains(&masked) {
+            continue;
+        }
+        lookups += 1;
+        if lookups > UNSHOWN_LOOKUPS || learned.len() == UNSHOWN_KEPT {
+            break;
+        }
+        let shown = masked_page.get_or_insert_with(|| page_strings_masked(page));
+        if masked.len() <= 256 && memchr::memmem::find(shown, masked.as_bytes()).is_none() {
+            learned.push(masked);
+        }
+    }
+    (!learned.is_empty()).then(|| learned.join("\n"))
+}
+
+/// Every text of a page (what comparing it looks at), digits masked, one
+/// per line: a text with no newline not found in it is shown nowhere.
+fn page_strings_masked(page: &Page) -> Vec<u8> {
+    let mut out = Vec::with_capacity(page.body_size as usize / 2);
+    let mut add = |s: &str| {
+        out.extend(s.bytes().map(|c| if c.is_ascii_digit() { b'0' } else { c }));
+        out.push(b'\n');
+    };
+    let m = &page.meta;
+    for s in [
+        &page.title,
+        &page.body_sha256,
+        &m.canonical,
+        &m.published,
+        &m.modified,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        add(s);
+    }
+    add(&page.mime);
+    m.feeds.iter().for_each(|f| add(f));
+    page.blocks.iter().for_each(|b| add(&b.text));
+    for r in &page.responses {
+        for s in [
+            Some(&r.id),
+            r.author.as_ref(),
+            r.url.as_ref(),
+            r.date.as_ref(),
+            Some(&r.text),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            add(s);
+        }
+    }
+    for e in &page.entries {
+        for s in [
+            Some(&e.id),
+            Some(&e.title),
+            e.link.as_ref(),
+            e.date.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            add(s);
+        }
+    }
+    out
+}
 
 /// `text` with its ASCII digits masked: texts that differ only in their
 /// digits mask alike.

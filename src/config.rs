@@ -75,10 +75,7 @@ impl Watch {
     /// The watch a feed starts for one of its entries' pages: named after
     /// the feed and the page, scheduled like the feed, default rules.
     pub fn tracked_child(&self, url: &str) -> Watch {
-        let rules = Rules {
-            fingerprint: crate::extract::fingerprint(&[], &[], &[], false),
-            ..Rules::default()
-        };
+        let rules = Rules::default();
         Watch {
             name: format!("{}--{}", self.name, name_from_url(url)),
             url: url.to_string(),
@@ -724,12 +721,13 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
             };
             let strings =
                 |v: &[Spanned<String>]| v.iter().map(|s| s.get_ref().clone()).collect::<Vec<_>>();
-            rules.fingerprint = crate::extract::fingerprint(
-                &strings(&w.select),
-                &strings(&w.ignore),
-                &strings(&w.ignore_text),
-                feed,
+            let (select, ignore, ignore_text) = (
+                strings(&w.select),
+                strings(&w.ignore),
+                strings(&w.ignore_text),
             );
+            rules.fingerprint = crate::extract::fingerprint(&select, &ignore, &ignore_text, feed);
+            rules.source = crate::extract::source(&select, &ignore, &ignore_text, feed);
             let line = lines.line_of(wspan.start);
             if let Some((pfile, pline)) = seen.get(&name.0) {
                 errors.push(at(

@@ -487,3 +487,76 @@ fn a_packed_confirmation_comes_back_unpacked_and_a_damaged_one_fails_its_check()
         f.result
     );
 }
+
+#[test]
+fn a_confirmed_change_held_packed_learns_only_what_its_page_does_not_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    let mut w = watch("");
+    w.confirm = Some(Duration::from_millis(1));
+    let body = |figure: u32, time: &str| {
+        resp(
+            200,
+            &format!(
+                "<html><head><title>Release 7</title></head><body><main><h1>Release 7</h1>\
+                 <p>The United States is providing ${figure} million to support the mission.</p>\
+                 <p>Funding will support training and logistics over the coming year.</p></main>\
+                 <footer><p>Page generated at {time}</p></footer></body></html>"
+            ),
+            A,
+        )
+    };
+    assert_eq!(
+        run(&mut store, &w, body(40, "10:00:01")).outcome,
+        "first_capture"
+    );
+    let learned = |store: &Store| store.versions("w").unwrap().last().unwrap().unshown.clone();
+    assert_eq!(
+        learned(&store).as_deref(),
+        Some("Page generated at 00:00:00")
+    );
+    // The figure changes: confirmed by a second fetch, the first response
+    // waiting packed meanwhile (its page an empty stand-in).
+    let first = match process(
+        &mut store,
+        &w,
+        Ok(body(45, "10:05:00")),
+        None,
+        &now_rfc3339(),
+        1,
+    ) {
+        Step::Confirm { first, .. } => first,
+        Step::Done(r) => panic!("not held for confirmation: {r:?}"),
+    };
+    let mut held = Held::new(0);
+    let mut first = first;
+    held.hold(&mut first);
+    assert!(first.packed_page.is_some());
+    let mut back = Fetched {
+        key: (),
+        result: Ok(body(45, "10:05:02")),
+        first: Some(first),
+        checked_at: now_rfc3339(),
+        ms: 1,
+        slot: None,
+    };
+    held.back(&mut back);
+    let done = match process(&mut store, &w, back.result, back.first, &back.checked_at, 1) {
+        Step::Done(r) => r,
+        Step::Confirm { .. } => panic!("confirmed once"),
+    };
+    assert_eq!(done.outcome, "changed");
+    assert!(done.summary.contains("$45 million"), "{}", done.summary);
+    // The shown figure's paragraph is not taken for hidden text.
+    assert_eq!(
+        learned(&store).as_deref(),
+        Some("Page generated at 00:00:00")
+    );
+    let v2 = store.version("w", 2).unwrap().unwrap();
+    let page = store.page(&v2).unwrap().unwrap();
+    assert!(page.text().contains("$45 million"), "{page:?}");
+    // So a later figure change still counts, without a re-fetch's help.
+    w.confirm = None;
+    let r = run(&mut store, &w, body(50, "10:10:00"));
+    assert_eq!(r.outcome, "changed");
+}

@@ -629,7 +629,7 @@ fn import_one(
             response: (resp.status != 304).then_some(&resp),
             http_status: Some(resp.status),
             new_version,
-            rules: &watch.rules.fingerprint,
+            rules: &watch.rules,
             base_version_id: prior.base.as_ref().map(|v| v.id),
             changes: &decision.changes,
             summary: &summary,
@@ -638,7 +638,7 @@ fn import_one(
             // History is not news: imported captures never alert.
             alerts: &[],
             body_patch: None,
-            page_json: None,
+            unshown: None,
         },
         &c.source,
     )?;

@@ -485,23 +485,21 @@ pub fn reprocess(ctx: &Context, names: &[String]) -> Outcome {
         };
     let at = crate::check::now_rfc3339();
     for w in watches {
-        let mut pages = Vec::new();
-        for v in store.versions(&w.name)? {
-            if v.gone || v.rules == w.rules.fingerprint {
-                continue;
-            }
-            let raw = store.raw_response(v.response_id)?;
-            pages.push((v.number, crate::extract::extract(&raw.response, &w.rules)));
-        }
-        if pages.is_empty() {
+        let numbers: Vec<i64> = store
+            .versions(&w.name)?
+            .into_iter()
+            .filter(|v| !v.gone && v.rules != w.rules.fingerprint)
+            .map(|v| v.number)
+            .collect();
+        if numbers.is_empty() {
             println!("{}: up to date", w.name);
             continue;
         }
-        store.replace_pages(&w.name, &pages, &w.rules.fingerprint, &at)?;
+        store.rederive_pages(&w.name, &numbers, &w.rules, &at)?;
         println!(
             "{}: {} version(s) re-derived under the current rules",
             w.name,
-            pages.len()
+            numbers.len()
         );
     }
     Ok(())

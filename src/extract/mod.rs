@@ -22,11 +22,14 @@ use sha2::{Digest, Sha256};
 pub const EXTRACTOR_VERSION: u32 = 2;
 
 /// A watch's compiled extraction rules.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Rules {
     /// Identifies these rules and the extractor version: a stored page
     /// extracted under another fingerprint is re-derived before comparing.
     pub fingerprint: String,
+    /// The rules as written (see [`source`]): the archive keeps it beside
+    /// the versions extracted under them, to derive their pages again.
+    pub source: String,
     /// Keep only these parts of the page (empty: the whole page).
     pub select: Vec<Selector>,
     /// Drop these parts before comparing.
@@ -49,6 +52,7 @@ impl Rules {
             |s: &String| Selector::parse(s).map_err(|e| format!("invalid CSS selector `{s}`: {e}"));
         Ok(Rules {
             fingerprint: fingerprint(select, ignore, ignore_text, false),
+            source: source(select, ignore, ignore_text, false),
             select: select.iter().map(sel).collect::<Result<_, _>>()?,
             ignore: ignore.iter().map(sel).collect::<Result<_, _>>()?,
             ignore_text: ignore_text
@@ -60,6 +64,46 @@ impl Rules {
             feed: false,
         })
     }
+
+    /// The rules a [`source`] text describes (as the archive keeps them).
+    pub fn from_source(text: &str) -> Result<Rules, String> {
+        type Parts = (Vec<String>, Vec<String>, Vec<String>, bool);
+        let (select, ignore, ignore_text, feed): Parts = serde_json::from_str(text)
+            .map_err(|e| format!("extraction rules `{text}` are not readable: {e}"))?;
+        let mut rules = Rules::compile(&select, &ignore, &ignore_text)?;
+        rules.set_feed(feed);
+        Ok(rules)
+    }
+
+    /// Read the body as a feed (or not), fingerprint and source following.
+    pub fn set_feed(&mut self, feed: bool) {
+        if let Ok((select, ignore, ignore_text, _)) =
+            serde_json::from_str::<(Vec<String>, Vec<String>, Vec<String>, bool)>(&self.source)
+        {
+            self.fingerprint = fingerprint(&select, &ignore, &ignore_text, feed);
+            self.source = source(&select, &ignore, &ignore_text, feed);
+        }
+        self.feed = feed;
+    }
+}
+
+/// The default rules: the whole page, nothing ignored.
+impl Default for Rules {
+    fn default() -> Rules {
+        Rules {
+            fingerprint: fingerprint(&[], &[], &[], false),
+            source: source(&[], &[], &[], false),
+            select: Vec::new(),
+            ignore: Vec::new(),
+            ignore_text: Vec::new(),
+            feed: false,
+        }
+    }
+}
+
+/// The rule sources as one JSON text, `[select, ignore, ignore_text, feed]`.
+pub fn source(select: &[String], ignore: &[String], ignore_text: &[String], feed: bool) -> String {
+    serde_json::json!([select, ignore, ignore_text, feed]).to_string()
 }
 
 /// A short stable hash of the rule sources and the extractor version.

@@ -514,6 +514,24 @@ pub fn only_invisible_changes(
     invisible_changes(old, new, volatile, shown).is_some()
 }
 
+/// The texts of `body` whose digits the cheap path may ask about (see
+/// [`invisible_changes`]): each plain-ASCII, entity-free text with a digit,
+/// as it is in the body (not yet normalised), in document order.
+pub fn digit_texts(body: &[u8]) -> Vec<&str> {
+    let plain = |t: &[u8]| t.is_ascii() && memchr::memchr(b'&', t).is_none();
+    let mut out = Vec::new();
+    for (t, _) in spans(body) {
+        if let Tok::Text(x) = t
+            && x.iter().any(u8::is_ascii_digit)
+            && plain(x)
+            && let Ok(text) = std::str::from_utf8(x)
+        {
+            out.push(text);
+        }
+    }
+    out
+}
+
 /// What the cheap path found: the new body differs invisibly, and here is
 /// a [`patch`] from the old body to it (when one pays).
 #[derive(Debug, Clone, PartialEq, Eq)]

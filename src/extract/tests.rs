@@ -249,3 +249,40 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn rules_read_back_from_their_source_are_the_same_rules() {
+    let r = rules(&["#main"], &[".share"], &[r"\d+ views"]);
+    let back = Rules::from_source(&r.source).unwrap();
+    assert_eq!(
+        (back.fingerprint.as_str(), back.source.as_str()),
+        (r.fingerprint.as_str(), r.source.as_str())
+    );
+    let html = html_response(
+        "<div class=share>Share 3</div><div id=main><p>Read 12 views of the release.</p><p class=share>x</p></div><p>Other</p>",
+    );
+    assert_eq!(extract(&html, &back), extract(&html, &r));
+    assert_eq!(extract(&html, &back).text(), "Read of the release.\n");
+    // Reading as a feed is part of the rules, and of their fingerprint.
+    let mut feed = r.clone();
+    feed.set_feed(true);
+    assert_ne!(feed.fingerprint, r.fingerprint);
+    let back = Rules::from_source(&feed.source).unwrap();
+    assert!(back.feed);
+    assert_eq!(back.fingerprint, feed.fingerprint);
+    // The default rules are the rules of no selectors.
+    assert_eq!(
+        Rules::default().fingerprint,
+        rules(&[], &[], &[]).fingerprint
+    );
+    assert!(
+        Rules::from_source("[1, 2")
+            .unwrap_err()
+            .contains("not readable")
+    );
+    assert!(
+        Rules::from_source(r#"[["::bad"], [], [], false]"#)
+            .unwrap_err()
+            .contains("invalid CSS selector")
+    );
+}

@@ -10,7 +10,7 @@ mod schema;
 
 pub use retention::{GcStats, Pruned};
 
-use crate::extract::{hex, sha256};
+use crate::extract::{Rules, hex, sha256};
 use crate::model::{Change, Hop, Page, Response};
 use crate::volatile::VolatileRule;
 use anyhow::{Context, Result, anyhow, bail};
@@ -179,8 +179,9 @@ pub struct CheckRecord<'a> {
     /// The HTTP status of the check (a 304 has no response worth keeping).
     pub http_status: Option<u16>,
     pub new_version: Option<NewVersion<'a>>,
-    /// Fingerprint of the rules the new version's page was extracted with.
-    pub rules: &'a str,
+    /// The rules the new version's page was extracted with: the archive
+    /// keeps them, to derive the page again from the raw response.
+    pub rules: &'a Rules,
     pub base_version_id: Option<i64>,
     pub changes: &'a [Change],
     pub summary: &'a str,
@@ -192,9 +193,9 @@ pub struct CheckRecord<'a> {
     /// A patch from the body of the watch's current version to this
     /// response's body, when the check already made one (the cheap path).
     pub body_patch: Option<&'a [u8]>,
-    /// The new version's page as JSON, when the check already has it (a
-    /// confirmed change held its page so): stored as is.
-    pub page_json: Option<&'a [u8]>,
+    /// What the new version's page does not show of its body (texts with
+    /// their digits masked, one per line), when the check worked it out.
+    pub unshown: Option<&'a str>,
 }
 
 /// What recording a check produced.
@@ -311,20 +312,14 @@ pub struct RawResponse {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
-    /// Per site and kind of blob, a whole blob stored by this process: a
-    /// watch's first body, page or headers are compressed against it
-    /// (pages of one site share most of their markup).
+    /// Per site, a whole body stored by this process: a watch's first
+    /// body is compressed against it (pages of one site share most of
+    /// their markup).
     site_bases: SiteBases,
 }
 
-/// (host, kind) → id of a whole blob of that site and kind.
-type SiteBases = HashMap<(String, BlobKind), i64>;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum BlobKind {
-    Body,
-    Page,
-}
+/// host → id of a whole body of that site.
+type SiteBases = HashMap<String, i64>;
 
 /// Where the archive lives when `--db` and `REDLINE_DB` are not given.
 pub fn default_path() -> PathBuf {
@@ -523,9 +518,38 @@ impl Store {
             .optional()?)
     }
 
-    /// The page stored with a version (None for a gone version).
+    /// The page of a version (None for a gone version): the page stored
+    /// with it by an archive from before pages were derived, else extracted
+    /// again from its raw response under the rules it was extracted with.
     pub fn page(&self, version: &Version) -> Result<Option<Page>> {
-        let Some(json) = self.page_json(version)? else {
+        if version.gone {
+            return Ok(None);
+        }
+        if let Some(page) = self.stored_page(version)? {
+            return Ok(Some(page));
+        }
+        let source: Option<String> = self
+            .conn
+            .prepare_cached("SELECT source FROM rule_sets WHERE fingerprint = ?1")?
+            .query_row([&version.rules], |r| r.get(0))
+            .optional()?;
+        let Some(source) = source else {
+            bail!(
+                "version {}: the archive does not have the rules `{}` its page was extracted with (`redline reprocess` derives it under the current ones)",
+                version.number,
+                version.rules
+            );
+        };
+        let rules =
+            Rules::from_source(&source).map_err(|e| anyhow!("version {}: {e}", version.number))?;
+        let raw = self.raw_response(version.response_id)?;
+        Ok(Some(crate::extract::extract(&raw.response, &rules)))
+    }
+
+    /// The page stored with a version, if any (versions written before
+    /// pages were derived).
+    pub fn stored_page(&self, version: &Version) -> Result<Option<Page>> {
+        let Some(json) = self.stored_page_json(version)? else {
             return Ok(None);
         };
         let page = serde_json::from_slice(&json).with_context(|| {
@@ -534,10 +558,9 @@ impl Store {
         Ok(Some(page))
     }
 
-    /// The stored page of a version as its JSON, shared rather than copied
-    /// (the cheap comparison of a check searches it; [`Store::page`] reads
-    /// it).
-    pub fn page_json(&self, version: &Version) -> Result<Option<std::rc::Rc<Vec<u8>>>> {
+    /// The page stored with a version as its JSON, shared rather than
+    /// copied (the cheap comparison of a check searches it).
+    pub fn stored_page_json(&self, version: &Version) -> Result<Option<std::rc::Rc<Vec<u8>>>> {
         let blob: Option<i64> = self
             .conn
             .prepare_cached("SELECT page_blob FROM versions WHERE id = ?1")?
@@ -1007,6 +1030,24 @@ impl Store {
                 .or_default()
                 .push(format!("page of version {n} ({watch})"));
         }
+        // A derived page needs its rules.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT v.number, w.name, v.rules FROM versions v JOIN watches w ON w.id = v.watch_id
+             WHERE v.page_blob IS NULL AND v.gone = 0
+               AND NOT EXISTS (SELECT 1 FROM rule_sets s WHERE s.fingerprint = v.rules)",
+        )?;
+        for row in stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })? {
+            let (n, watch, rules) = row?;
+            problems.push(format!(
+                "version {n} ({watch}): the rules `{rules}` its page is derived under are missing"
+            ));
+        }
         // Changes are kept in their rows, compressed with a checksum.
         let mut stmt = self.conn.prepare_cached(
             "SELECT c.report_id, c.seq, w.name, c.data FROM changes c
@@ -1113,38 +1154,39 @@ impl Store {
         Ok(problems)
     }
 
-    /// Replace the stored pages of a watch's versions (number → page) as
-    /// extracted under `rules`, in one transaction, and record that the
-    /// rules changed. Blob reference counts follow.
-    pub fn replace_pages(
+    /// Put a watch's versions (by number) under `rules`: their pages are
+    /// derived under them from now on (a page stored by an older archive is
+    /// dropped, its blob's reference count following), in one transaction
+    /// that also records that the rules changed.
+    pub fn rederive_pages(
         &mut self,
         name: &str,
-        pages: &[(i64, Page)],
-        rules: &str,
+        numbers: &[i64],
+        rules: &Rules,
         at: &str,
     ) -> Result<()> {
         let Some(wid) = self.watch_id(name)? else {
             bail!("no watch `{name}` in the archive");
         };
         let tx = self.conn.savepoint()?;
+        keep_rules(&tx, rules)?;
         let mut from = std::collections::BTreeSet::new();
-        for (number, page) in pages {
+        for number in numbers {
             let (old_blob, old_rules): (Option<i64>, String) = tx
                 .prepare_cached(
                     "SELECT page_blob, rules FROM versions WHERE watch_id = +?1 AND number = ?2",
                 )?
                 .query_row(params![wid, number], |r| Ok((r.get(0)?, r.get(1)?)))?;
             from.insert(old_rules);
-            let new_blob = put_blob(&tx, &serde_json::to_vec(page)?, Base::None)?;
             if let Some(old) = old_blob {
                 drop_ref(&tx, old)?;
             }
-            tx.prepare_cached("UPDATE versions SET page_blob = ?1, rules = ?2, unshown = NULL WHERE watch_id = ?3 AND number = ?4")?.execute(
-                params![new_blob, rules, wid, number],
+            tx.prepare_cached("UPDATE versions SET page_blob = NULL, rules = ?1, unshown = NULL WHERE watch_id = ?2 AND number = ?3")?.execute(
+                params![rules.fingerprint, wid, number],
             )?;
         }
         tx.prepare_cached("INSERT INTO reprocessed (watch_id, at, from_rules, to_rules, versions) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(
-            params![wid, at, from.into_iter().collect::<Vec<_>>().join(","), rules, pages.len() as i64],
+            params![wid, at, from.into_iter().collect::<Vec<_>>().join(","), rules.fingerprint, numbers.len() as i64],
         )?;
         tx.commit()?;
         Ok(())
@@ -1830,15 +1872,9 @@ enum Base {
     Site(i64),
 }
 
-/// Store `bytes` once under their hash and count one more reference,
-/// compressed against `base` when that pays (see [`put_hashed_blob`]).
-/// Returns the blob's id.
-fn put_blob(tx: &Connection, bytes: &[u8], base: Base) -> Result<i64> {
-    put_hashed_blob(tx, bytes, &sha256(bytes), base, None, None)
-}
-
-/// [`put_blob`] for bytes whose hash is already known (hashing a body
-/// twice showed up in the profile). With a `patch_base` (the body of the
+/// Store `bytes`, whose hash is given (hashing a body twice showed up in
+/// the profile), once under their hash and count one more reference,
+/// compressed against `base` when that pays; returns the blob's id. With a `patch_base` (the body of the
 /// watch's current version) a body that differs from it only in a few
 /// tokens (nonces, timestamps) is kept as a patch against it. Otherwise a
 /// new blob is compressed with a whole earlier blob as zstd dictionary
@@ -1960,6 +1996,13 @@ fn add_ref(tx: &Connection, id: i64) -> Result<()> {
 }
 
 /// One reference to a blob fewer (swept once none is left).
+/// Keep `rules` as written, under their fingerprint (once).
+fn keep_rules(tx: &Connection, rules: &Rules) -> Result<()> {
+    tx.prepare_cached("INSERT OR IGNORE INTO rule_sets (fingerprint, source) VALUES (?1, ?2)")?
+        .execute(params![rules.fingerprint, rules.source])?;
+    Ok(())
+}
+
 fn drop_ref(tx: &Connection, id: i64) -> Result<()> {
     tx.prepare_cached("UPDATE blob_refs SET refs = refs - 1 WHERE id = ?1")?
         .execute([id])?;
@@ -1990,20 +2033,19 @@ fn dictionary_for(tx: &Connection, id: i64) -> Result<Option<(i64, i64)>> {
     Ok(None)
 }
 
-/// [`put_blob`] for a watch's blob of `kind`: against `own` (the watch's
-/// previous one) when there is one, else against the site's base of that
-/// kind; the first whole blob of a site and kind becomes that base.
+/// [`put_hashed_blob`] for a watch's body: against `own` (the watch's
+/// previous one) when there is one, else against the site's base; the
+/// first whole body of a site becomes that base.
 fn put_site_blob(
     tx: &Connection,
     bases: &mut SiteBases,
-    (host, kind): (&str, BlobKind),
+    host: &str,
     bytes: &[u8],
     hash: &Sha256,
     own: Option<i64>,
     patch: (Option<i64>, Option<&[u8]>),
 ) -> Result<i64> {
-    let key = (host.to_string(), kind);
-    let site = bases.get(&key).copied();
+    let site = bases.get(host).copied();
     let base = match (own, site) {
         (Some(o), _) => Base::Own(o),
         (None, Some(s)) => Base::Site(s),
@@ -2014,7 +2056,7 @@ fn put_site_blob(
         && !host.is_empty()
         && let Some((0, _)) = depth_of(tx, id)?
     {
-        bases.insert(key, id);
+        bases.insert(host.to_string(), id);
     }
     Ok(id)
 }
@@ -2116,7 +2158,7 @@ fn record_in(tx: &Connection, rec: &CheckRecord, bases: &mut SiteBases) -> Resul
                     let body_blob = put_site_blob(
                         tx,
                         bases,
-                        (&host, BlobKind::Body),
+                        &host,
                         &resp.body,
                         &body_hash,
                         prev_body,
@@ -2161,36 +2203,16 @@ fn record_in(tx: &Connection, rec: &CheckRecord, bases: &mut SiteBases) -> Resul
     let (version_id, version, previous_version) = match (&rec.new_version, response_id) {
         (Some(nv), Some(rid)) => {
             let number = latest.map_or(1, |(_, n)| n + 1);
-            let (gone, page_blob) = match nv {
-                NewVersion::Page(page) => {
-                    // Compressed against the previous page of this watch.
-                    let prev_page: Option<i64> = tx.prepare_cached("SELECT page_blob FROM versions WHERE watch_id = +?1 AND page_blob IS NOT NULL
-                             ORDER BY number DESC LIMIT 1")?.query_row(
-                            [wid],
-                            |r| r.get(0),
-                        )
-                        .optional()?;
-                    let bytes = match rec.page_json {
-                        Some(json) => std::borrow::Cow::Borrowed(json),
-                        None => std::borrow::Cow::Owned(serde_json::to_vec(page)?),
-                    };
-                    let page_blob = put_site_blob(
-                        tx,
-                        bases,
-                        (&host, BlobKind::Page),
-                        &bytes,
-                        &sha256(&bytes),
-                        prev_page,
-                        (None, None),
-                    )?;
-                    (false, Some(page_blob))
-                }
-                NewVersion::Gone => (true, None),
-            };
+            // The page is derived from the response again when needed
+            // (under the rules kept here), not stored.
+            let gone = matches!(nv, NewVersion::Gone);
+            if !gone {
+                keep_rules(tx, rec.rules)?;
+            }
             let status = rec.response.map_or(0, |r| r.status);
-            tx.prepare_cached("INSERT INTO versions (watch_id, number, created_at, response_id, status, gone, page_blob, rules)
+            tx.prepare_cached("INSERT INTO versions (watch_id, number, created_at, response_id, status, gone, rules, unshown)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(
-                params![wid, number, &checked_at, rid, status, gone, page_blob, rec.rules],
+                params![wid, number, &checked_at, rid, status, gone, rec.rules.fingerprint, rec.unshown.filter(|_| !gone)],
             )?;
             (
                 Some(tx.last_insert_rowid()),

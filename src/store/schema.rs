@@ -436,4 +436,15 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX responses_watch ON responses(watch_id, id);
     CREATE INDEX checks_watch ON checks(watch_id, id);
     "#,
+    // 19: pages are derived from the raw bodies, not stored: a new version
+    // has no page blob (`page_blob` NULL and `gone` 0), and its page is
+    // extracted again from its response under the rules named by its
+    // fingerprint, kept here as written. Versions stored before keep their
+    // page blobs.
+    r#"
+    CREATE TABLE rule_sets (
+        fingerprint TEXT PRIMARY KEY,
+        source      TEXT NOT NULL     -- JSON: [select, ignore, ignore_text, feed]
+    ) WITHOUT ROWID;
+    "#,
 ];

@@ -62,7 +62,7 @@ fn rec<'a>(
         response,
         http_status: response.map(|r| r.status),
         new_version,
-        rules: "r",
+        rules: &RULES,
         base_version_id: None,
         changes: &[],
         summary: "",
@@ -70,9 +70,13 @@ fn rec<'a>(
         error: None,
         alerts: &[],
         body_patch: None,
-        page_json: None,
+        unshown: None,
     }
 }
+
+/// The rules every test record is extracted under: the default ones.
+static RULES: std::sync::LazyLock<crate::extract::Rules> =
+    std::sync::LazyLock::new(crate::extract::Rules::default);
 
 fn record(store: &mut Store, r: &Response, page: Option<&Page>) -> Recorded {
     store
@@ -88,25 +92,36 @@ fn raw_evidence_round_trips_and_blobs_are_shared() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sub").join("a.db");
     let mut store = Store::open(&path).unwrap();
-    let body = b"<p>hello</p>\xff raw bytes";
-    let page = Page {
-        title: Some("t".into()),
-        ..Page::default()
-    };
+    let body = b"<title>t</title><p>hello 1</p>\xff raw bytes";
+    let page = crate::extract::extract(&resp(body), &RULES);
+    assert_eq!(page.title.as_deref(), Some("t"));
     let rec = record(&mut store, &resp(body), Some(&page));
     assert_eq!(rec.version, Some(1));
     // Same body again: no new response row, no new blob.
     let rec2 = record(&mut store, &resp(body), None);
     assert_eq!((rec2.version, rec2.previous_version), (Some(1), None));
-    let count = |sql: &str| -> i64 { store.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
-    assert_eq!(count("SELECT count(*) FROM responses"), 1);
-    assert_eq!(count("SELECT count(*) FROM checks"), 2);
-    // body and page; the headers are kept in the response's row
-    assert_eq!(count("SELECT count(*) FROM blobs"), 2);
+    let count =
+        |store: &Store, sql: &str| -> i64 { store.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count(&store, "SELECT count(*) FROM responses"), 1);
+    assert_eq!(count(&store, "SELECT count(*) FROM checks"), 2);
+    // The body only: the headers are kept in the response's row, and the
+    // page is derived from the body under the rules kept beside it.
+    assert_eq!(count(&store, "SELECT count(*) FROM blobs"), 1);
     assert_eq!(
-        count("SELECT count(*) FROM responses WHERE headers IS NOT NULL AND headers_blob IS NULL"),
+        count(
+            &store,
+            "SELECT count(*) FROM responses WHERE headers IS NOT NULL AND headers_blob IS NULL"
+        ),
         1
     );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM versions WHERE page_blob IS NULL AND gone = 0"
+        ),
+        1
+    );
+    assert_eq!(count(&store, "SELECT count(*) FROM rule_sets"), 1);
 
     let v = store.version("w", 1).unwrap().unwrap();
     let raw = store.raw_response(v.response_id).unwrap();
@@ -115,19 +130,30 @@ fn raw_evidence_round_trips_and_blobs_are_shared() {
     assert_eq!(raw.response.header("etag"), Some("\"1\""));
     assert_eq!(raw.response.redirects, resp(body).redirects);
     assert_eq!(store.page(&v).unwrap(), Some(page.clone()));
+    assert_eq!(store.stored_page(&v).unwrap(), None);
 
-    // A second version sharing the page blob counts a second reference.
-    record(&mut store, &resp(b"other body"), Some(&page));
-    let page_blob = blob_id(&store, &serde_json::to_vec(&page).unwrap());
+    // A later version with the first body again shares its blob: a second
+    // reference; the rules are kept once.
+    let other = b"<p>other body</p>";
+    record(
+        &mut store,
+        &resp(other),
+        Some(&crate::extract::extract(&resp(other), &RULES)),
+    );
+    let rec3 = record(&mut store, &resp(body), Some(&page));
+    assert_eq!(rec3.version, Some(3));
     let refs: i64 = store
         .conn
         .query_row(
             "SELECT refs FROM blob_refs WHERE id = ?1",
-            [page_blob],
+            [blob_id(&store, body)],
             |r| r.get(0),
         )
         .unwrap();
     assert_eq!(refs, 2);
+    assert_eq!(count(&store, "SELECT count(*) FROM rule_sets"), 1);
+    let v3 = store.version("w", 3).unwrap().unwrap();
+    assert_eq!(store.page(&v3).unwrap(), Some(page));
 }
 
 #[test]
@@ -639,7 +665,7 @@ fn an_archive_from_before_the_blob_table_rebuild_migrates_intact() {
         ))
         .unwrap();
     }
-    let store = Store::open(&path).unwrap();
+    let mut store = Store::open(&path).unwrap();
     // Check rows keep their URLs, written only where they changed.
     let urls = checked_urls(&store, "w");
     assert_eq!(
@@ -752,6 +778,75 @@ fn an_archive_from_before_the_blob_table_rebuild_migrates_intact() {
         .pragma_query_value(None, "foreign_keys", |r| r.get(0))
         .unwrap();
     assert_eq!(fk, 1, "references are enforced again after migrating");
+    // Its page was stored (before pages were derived): it reads as stored.
+    assert_eq!(store.page(&v).unwrap(), Some(Page::default()));
+    let page_blob: i64 = store
+        .conn
+        .query_row("SELECT page_blob FROM versions WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    // Put under the current rules, it is derived from its body instead, and
+    // the stored page's blob loses its reference (for `gc` to take).
+    let rules = crate::extract::Rules::default();
+    store
+        .rederive_pages("w", &[1], &rules, "2026-01-05T00:00:00.000Z")
+        .unwrap();
+    let v = store.version("w", 1).unwrap().unwrap();
+    assert_eq!(v.rules, rules.fingerprint);
+    assert_eq!(store.stored_page(&v).unwrap(), None);
+    let derived = store.page(&v).unwrap().unwrap();
+    assert_eq!(derived.text(), "kept across the migration\n");
+    let refs: i64 = store
+        .conn
+        .query_row(
+            "SELECT refs FROM blob_refs WHERE id = ?1",
+            [page_blob],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(refs, 0);
+    assert!(store.verify().unwrap().is_empty(), "{:?}", store.verify());
+}
+
+#[test]
+fn a_derived_page_needs_its_rules_and_verify_says_when_they_are_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    let body = b"<main><p>The Department announced $40 million today.</p></main>";
+    let rules = crate::extract::Rules::compile(&[], &[], &["\\$\\d+ million".to_string()]).unwrap();
+    let page = crate::extract::extract(&resp(body), &rules);
+    store
+        .record(&CheckRecord {
+            rules: &rules,
+            ..rec(
+                "w",
+                "http://x/",
+                Some(&resp(body)),
+                Some(NewVersion::Page(&page)),
+            )
+        })
+        .unwrap();
+    let v = store.version("w", 1).unwrap().unwrap();
+    // Derived under the rules it was extracted with (kept as written), not
+    // the default ones.
+    assert_eq!(store.page(&v).unwrap(), Some(page.clone()));
+    assert!(!page.text().contains("$40"), "{page:?}");
+    assert!(store.verify().unwrap().is_empty());
+    // Rules lost (a damaged archive): reading the page says so, and so
+    // does verify.
+    store.conn.execute("DELETE FROM rule_sets", []).unwrap();
+    let err = store.page(&v).unwrap_err().to_string();
+    assert!(
+        err.contains("version 1") && err.contains(&rules.fingerprint),
+        "{err}"
+    );
+    let problems = store.verify().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].contains("version 1 (w)") && problems[0].contains("missing"),
+        "{problems:?}"
+    );
 }
 
 #[test]
