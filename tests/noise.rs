@@ -228,7 +228,8 @@ fn bad_noise_options_are_config_errors() {
 fn unshown(env: &Env) -> Option<String> {
     let conn = rusqlite::Connection::open(&env.db).unwrap();
     conn.query_row(
-        "SELECT unshown FROM versions ORDER BY id DESC LIMIT 1",
+        "SELECT s.texts FROM versions v LEFT JOIN unshown_sets s ON s.id = v.unshown
+         ORDER BY v.id DESC LIMIT 1",
         [],
         |r| r.get(0),
     )

@@ -343,8 +343,9 @@ macro_rules! final_url {
     };
 }
 
-const VERSION_COLS: &str = concat!("v.id, v.number, v.created_at, v.status, v.gone, ", requested_url!(), ", ", final_url!(), ", v.rules, v.response_id,
-     (SELECT summary FROM reports WHERE reports.version_id = v.id ORDER BY id DESC LIMIT 1), r.source, v.unshown");
+const VERSION_COLS: &str = concat!("v.id, v.number, v.created_at, v.status, v.gone, ", requested_url!(), ", ", final_url!(), ", (SELECT fingerprint FROM rule_sets WHERE id = v.rules), v.response_id,
+     (SELECT summary FROM reports WHERE reports.version_id = v.id ORDER BY id DESC LIMIT 1), r.source,
+     (SELECT texts FROM unshown_sets WHERE id = v.unshown)");
 
 fn version_row(row: &rusqlite::Row) -> rusqlite::Result<Version> {
     Ok(Version {
@@ -532,7 +533,8 @@ impl Store {
             .conn
             .prepare_cached("SELECT source FROM rule_sets WHERE fingerprint = ?1")?
             .query_row([&version.rules], |r| r.get(0))
-            .optional()?;
+            .optional()?
+            .flatten();
         let Some(source) = source else {
             bail!(
                 "version {}: the archive does not have the rules `{}` its page was extracted with (`redline reprocess` derives it under the current ones)",
@@ -763,9 +765,10 @@ impl Store {
     /// stored page does not show, so that a check finding them changed
     /// need not read the page. Rewriting the page forgets them.
     pub fn note_unshown(&mut self, version_id: i64, texts: &str) -> Result<()> {
+        let set = unshown_set(&self.conn, texts)?;
         self.conn
             .prepare_cached("UPDATE versions SET unshown = ?2 WHERE id = ?1")?
-            .execute(params![version_id, texts])?;
+            .execute(params![version_id, set])?;
         Ok(())
     }
 
@@ -1032,9 +1035,9 @@ impl Store {
         }
         // A derived page needs its rules.
         let mut stmt = self.conn.prepare_cached(
-            "SELECT v.number, w.name, v.rules FROM versions v JOIN watches w ON w.id = v.watch_id
-             WHERE v.page_blob IS NULL AND v.gone = 0
-               AND NOT EXISTS (SELECT 1 FROM rule_sets s WHERE s.fingerprint = v.rules)",
+            "SELECT v.number, w.name, coalesce(s.fingerprint, '#' || v.rules)
+             FROM versions v JOIN watches w ON w.id = v.watch_id LEFT JOIN rule_sets s ON s.id = v.rules
+             WHERE v.page_blob IS NULL AND v.gone = 0 AND s.source IS NULL",
         )?;
         for row in stmt.query_map([], |r| {
             Ok((
@@ -1169,12 +1172,12 @@ impl Store {
             bail!("no watch `{name}` in the archive");
         };
         let tx = self.conn.savepoint()?;
-        keep_rules(&tx, rules)?;
+        let rules_id = keep_rules(&tx, rules)?;
         let mut from = std::collections::BTreeSet::new();
         for number in numbers {
             let (old_blob, old_rules): (Option<i64>, String) = tx
                 .prepare_cached(
-                    "SELECT page_blob, rules FROM versions WHERE watch_id = +?1 AND number = ?2",
+                    "SELECT page_blob, (SELECT fingerprint FROM rule_sets WHERE id = rules) FROM versions WHERE watch_id = +?1 AND number = ?2",
                 )?
                 .query_row(params![wid, number], |r| Ok((r.get(0)?, r.get(1)?)))?;
             from.insert(old_rules);
@@ -1182,7 +1185,7 @@ impl Store {
                 drop_ref(&tx, old)?;
             }
             tx.prepare_cached("UPDATE versions SET page_blob = NULL, rules = ?1, unshown = NULL WHERE watch_id = ?2 AND number = ?3")?.execute(
-                params![rules.fingerprint, wid, number],
+                params![rules_id, wid, number],
             )?;
         }
         tx.prepare_cached("INSERT INTO reprocessed (watch_id, at, from_rules, to_rules, versions) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(
@@ -1996,11 +1999,25 @@ fn add_ref(tx: &Connection, id: i64) -> Result<()> {
 }
 
 /// One reference to a blob fewer (swept once none is left).
-/// Keep `rules` as written, under their fingerprint (once).
-fn keep_rules(tx: &Connection, rules: &Rules) -> Result<()> {
-    tx.prepare_cached("INSERT OR IGNORE INTO rule_sets (fingerprint, source) VALUES (?1, ?2)")?
-        .execute(params![rules.fingerprint, rules.source])?;
-    Ok(())
+/// Keep `rules` as written, under their fingerprint (once); their id.
+fn keep_rules(tx: &Connection, rules: &Rules) -> Result<i64> {
+    tx.prepare_cached(
+        "INSERT INTO rule_sets (fingerprint, source) VALUES (?1, ?2)
+         ON CONFLICT (fingerprint) DO UPDATE SET source = excluded.source WHERE source IS NULL",
+    )?
+    .execute(params![rules.fingerprint, rules.source])?;
+    Ok(tx
+        .prepare_cached("SELECT id FROM rule_sets WHERE fingerprint = ?1")?
+        .query_row([&rules.fingerprint], |r| r.get(0))?)
+}
+
+/// The id of a list of texts a page does not show (kept once).
+fn unshown_set(tx: &Connection, texts: &str) -> Result<i64> {
+    tx.prepare_cached("INSERT OR IGNORE INTO unshown_sets (texts) VALUES (?1)")?
+        .execute([texts])?;
+    Ok(tx
+        .prepare_cached("SELECT id FROM unshown_sets WHERE texts = ?1")?
+        .query_row([texts], |r| r.get(0))?)
 }
 
 fn drop_ref(tx: &Connection, id: i64) -> Result<()> {
@@ -2206,13 +2223,15 @@ fn record_in(tx: &Connection, rec: &CheckRecord, bases: &mut SiteBases) -> Resul
             // The page is derived from the response again when needed
             // (under the rules kept here), not stored.
             let gone = matches!(nv, NewVersion::Gone);
-            if !gone {
-                keep_rules(tx, rec.rules)?;
-            }
+            let rules = keep_rules(tx, rec.rules)?;
+            let unshown = match rec.unshown.filter(|_| !gone) {
+                Some(texts) => Some(unshown_set(tx, texts)?),
+                None => None,
+            };
             let status = rec.response.map_or(0, |r| r.status);
             tx.prepare_cached("INSERT INTO versions (watch_id, number, created_at, response_id, status, gone, rules, unshown)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(
-                params![wid, number, &checked_at, rid, status, gone, rec.rules.fingerprint, rec.unshown.filter(|_| !gone)],
+                params![wid, number, &checked_at, rid, status, gone, rules, unshown],
             )?;
             (
                 Some(tx.last_insert_rowid()),

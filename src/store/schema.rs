@@ -438,13 +438,43 @@ pub const MIGRATIONS: &[&str] = &[
     "#,
     // 19: pages are derived from the raw bodies, not stored: a new version
     // has no page blob (`page_blob` NULL and `gone` 0), and its page is
-    // extracted again from its response under the rules named by its
-    // fingerprint, kept here as written. Versions stored before keep their
-    // page blobs.
+    // extracted again from its response under the rules it names, kept as
+    // written in `rule_sets` (versions from before keep their stored pages;
+    // their rules' source is not known). A version names its rules and the
+    // texts its page does not show by id: most versions of a site share
+    // both, which were a third of each version's row.
     r#"
     CREATE TABLE rule_sets (
-        fingerprint TEXT PRIMARY KEY,
-        source      TEXT NOT NULL     -- JSON: [select, ignore, ignore_text, feed]
-    ) WITHOUT ROWID;
+        id          INTEGER PRIMARY KEY,
+        fingerprint TEXT NOT NULL UNIQUE,
+        source      TEXT               -- JSON [select, ignore, ignore_text, feed]; NULL: not kept
+    );
+    INSERT INTO rule_sets (fingerprint) SELECT DISTINCT rules FROM versions ORDER BY rules;
+    CREATE TABLE unshown_sets (
+        id    INTEGER PRIMARY KEY,
+        texts TEXT NOT NULL UNIQUE     -- digits masked, one per line
+    );
+    INSERT INTO unshown_sets (texts)
+        SELECT DISTINCT unshown FROM versions WHERE unshown IS NOT NULL ORDER BY unshown;
+    CREATE TABLE versions_new (
+        id          INTEGER PRIMARY KEY,
+        watch_id    INTEGER NOT NULL REFERENCES watches(id),
+        number      INTEGER NOT NULL,
+        created_at  INTEGER NOT NULL,   -- Unix ms (or RFC 3339 text not in redline's form)
+        response_id INTEGER NOT NULL REFERENCES responses(id),
+        status      INTEGER NOT NULL,
+        gone        INTEGER NOT NULL,   -- 1: the page answered 404/410
+        page_blob   INTEGER REFERENCES blobs(id),  -- a page stored before 19; NULL: derived (or gone)
+        rules       INTEGER NOT NULL REFERENCES rule_sets(id),
+        unshown     INTEGER REFERENCES unshown_sets(id),  -- texts of the body the page does not show
+        UNIQUE (watch_id, number)
+    );
+    INSERT INTO versions_new (id, watch_id, number, created_at, response_id, status, gone, page_blob, rules, unshown)
+        SELECT v.id, v.watch_id, v.number, v.created_at, v.response_id, v.status, v.gone, v.page_blob,
+               (SELECT s.id FROM rule_sets s WHERE s.fingerprint = v.rules),
+               (SELECT u.id FROM unshown_sets u WHERE u.texts = v.unshown)
+        FROM versions v;
+    DROP TABLE versions;
+    ALTER TABLE versions_new RENAME TO versions;
     "#,
 ];

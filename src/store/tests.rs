@@ -780,6 +780,20 @@ fn an_archive_from_before_the_blob_table_rebuild_migrates_intact() {
     assert_eq!(fk, 1, "references are enforced again after migrating");
     // Its page was stored (before pages were derived): it reads as stored.
     assert_eq!(store.page(&v).unwrap(), Some(Page::default()));
+    // It names its rules by id (migration 19); their source is not known.
+    let (kind, fingerprint, source): (String, String, Option<String>) = store
+        .conn
+        .query_row(
+            "SELECT typeof(v.rules), s.fingerprint, s.source FROM versions v JOIN rule_sets s ON s.id = v.rules",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (kind.as_str(), fingerprint.as_str(), source),
+        ("integer", "r", None)
+    );
+    assert_eq!(v.rules, "r");
     let page_blob: i64 = store
         .conn
         .query_row("SELECT page_blob FROM versions WHERE id = 1", [], |r| {
@@ -835,7 +849,10 @@ fn a_derived_page_needs_its_rules_and_verify_says_when_they_are_missing() {
     assert!(store.verify().unwrap().is_empty());
     // Rules lost (a damaged archive): reading the page says so, and so
     // does verify.
-    store.conn.execute("DELETE FROM rule_sets", []).unwrap();
+    store
+        .conn
+        .execute("UPDATE rule_sets SET source = NULL", [])
+        .unwrap();
     let err = store.page(&v).unwrap_err().to_string();
     assert!(
         err.contains("version 1") && err.contains(&rules.fingerprint),
@@ -1269,4 +1286,51 @@ fn alerts_are_counted_by_status() {
     assert_eq!(store.count_alerts("pending").unwrap(), 1);
     assert_eq!(store.count_alerts("delivered").unwrap(), 1);
     assert_eq!(store.count_alerts("failed").unwrap(), 0);
+}
+
+#[test]
+fn versions_share_their_rules_and_unshown_texts_by_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    let texts = "Page generated at 00:00:00";
+    for (watch, body) in [
+        ("a", &b"<p>one 1</p>"[..]),
+        ("b", b"<p>two 2</p>"),
+        ("a", b"<p>three 3</p>"),
+    ] {
+        let page = crate::extract::extract(&resp(body), &RULES);
+        store
+            .record(&CheckRecord {
+                unshown: Some(texts),
+                ..rec(
+                    watch,
+                    "http://x/",
+                    Some(&resp(body)),
+                    Some(NewVersion::Page(&page)),
+                )
+            })
+            .unwrap();
+    }
+    let count =
+        |store: &Store, sql: &str| -> i64 { store.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count(&store, "SELECT count(*) FROM versions"), 3);
+    assert_eq!(count(&store, "SELECT count(*) FROM rule_sets"), 1);
+    assert_eq!(count(&store, "SELECT count(*) FROM unshown_sets"), 1);
+    let a = store.versions("a").unwrap();
+    assert_eq!(a.len(), 2);
+    assert!(
+        a.iter()
+            .all(|v| v.unshown.as_deref() == Some(texts) && v.rules == RULES.fingerprint)
+    );
+    // Learning more for one version gives it a list of its own.
+    store
+        .note_unshown(a[1].id, "Page generated at 00:00:00\nVisitors 0")
+        .unwrap();
+    assert_eq!(count(&store, "SELECT count(*) FROM unshown_sets"), 2);
+    let a = store.versions("a").unwrap();
+    assert_eq!(a[0].unshown.as_deref(), Some(texts));
+    assert_eq!(
+        a[1].unshown.as_deref(),
+        Some("Page generated at 00:00:00\nVisitors 0")
+    );
 }
