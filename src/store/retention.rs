@@ -158,6 +158,12 @@ impl Store {
     pub fn gc(&mut self) -> Result<GcStats> {
         let tx = self.conn.savepoint()?;
         let blobs = sweep(&tx)?;
+        // Lists of unshown texts no version names any more (pruned, or
+        // learned again).
+        tx.execute(
+            "DELETE FROM unshown_sets WHERE id NOT IN (SELECT unshown FROM versions WHERE unshown IS NOT NULL)",
+            [],
+        )?;
         tx.commit()?;
         let size = |conn: &rusqlite::Connection| -> Result<u64> {
             let pages: i64 = conn.pragma_query_value(None, "page_count", |r| r.get(0))?;

@@ -1333,4 +1333,13 @@ fn versions_share_their_rules_and_unshown_texts_by_id() {
         a[1].unshown.as_deref(),
         Some("Page generated at 00:00:00\nVisitors 0")
     );
+    // A list no version names any more goes with `gc`.
+    store.note_unshown(a[1].id, texts).unwrap();
+    assert_eq!(count(&store, "SELECT count(*) FROM unshown_sets"), 2);
+    store.gc().unwrap();
+    assert_eq!(count(&store, "SELECT count(*) FROM unshown_sets"), 1);
+    assert_eq!(
+        store.versions("a").unwrap()[1].unshown.as_deref(),
+        Some(texts)
+    );
 }
