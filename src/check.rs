@@ -775,7 +775,8 @@ fn unshown_of(body: &[u8], page: &Page) -> Option<String> {
 /// Every text of a page (what comparing it looks at), digits masked, one
 /// per line: a text with no newline not found in it is shown nowhere.
 fn page_strings_masked(page: &Page) -> Vec<u8> {
-    let mut out = Vec::with_capacity(page.body_size as usize / 2);
+    let mut out =
+        Vec::with_capacity(usize::try_from(page.body_size / 2).map_or(0, |n| n.min(1 << 20)));
     let mut add = |s: &str| {
         out.extend(s.bytes().map(|c| if c.is_ascii_digit() { b'0' } else { c }));
         out.push(b'\n');
