@@ -387,6 +387,8 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
     let mut watches: Vec<Watch> = Vec::new();
     let mut seen: HashMap<String, (PathBuf, usize)> = HashMap::new();
     let mut schedules: HashMap<(String, Option<String>), Arc<Schedule>> = HashMap::new();
+    // Fingerprints by rule source: most watches share their rules.
+    let mut fingerprints: HashMap<String, String> = HashMap::new();
     // Notifiers first: their names are global, and watches refer to them.
     let mut parsed: Vec<(&PathBuf, &String, RawFile)> = Vec::new();
     for (file, src) in sources {
@@ -563,7 +565,14 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
                 let key = (s.expr().to_string(), s.zone().map(str::to_string));
                 schedules.entry(key).or_insert_with(|| Arc::new(s)).clone()
             });
-            let mut rules = Rules::default();
+            let mut rules = Rules {
+                fingerprint: String::new(),
+                source: String::new(),
+                select: Vec::new(),
+                ignore: Vec::new(),
+                ignore_text: Vec::new(),
+                feed: false,
+            };
             for (key, list, out) in [
                 ("select", &w.select, &mut rules.select),
                 ("ignore", &w.ignore, &mut rules.ignore),
@@ -726,8 +735,11 @@ pub fn parse_sources(sources: &[(PathBuf, String)]) -> Result<Config, ConfigErro
                 strings(&w.ignore),
                 strings(&w.ignore_text),
             );
-            rules.fingerprint = crate::extract::fingerprint(&select, &ignore, &ignore_text, feed);
             rules.source = crate::extract::source(&select, &ignore, &ignore_text, feed);
+            rules.fingerprint = fingerprints
+                .entry(rules.source.clone())
+                .or_insert_with_key(|s| crate::extract::fingerprint_of_source(s))
+                .clone();
             let line = lines.line_of(wspan.start);
             if let Some((pfile, pline)) = seen.get(&name.0) {
                 errors.push(at(

@@ -113,7 +113,14 @@ pub fn fingerprint(
     ignore_text: &[String],
     feed: bool,
 ) -> String {
-    let src = serde_json::json!([EXTRACTOR_VERSION, select, ignore, ignore_text, feed]).to_string();
+    fingerprint_of_source(&source(select, ignore, ignore_text, feed))
+}
+
+/// [`fingerprint`] of rules given as their [`source`]: the hash of
+/// `[EXTRACTOR_VERSION, select, ignore, ignore_text, feed]`.
+pub fn fingerprint_of_source(source: &str) -> String {
+    let rest = source.strip_prefix('[').unwrap_or(source);
+    let src = format!("[{EXTRACTOR_VERSION},{rest}");
     sha256_hex(src.as_bytes())[..16].to_string()
 }
 

@@ -270,6 +270,24 @@ fn rules_read_back_from_their_source_are_the_same_rules() {
     let back = Rules::from_source(&feed.source).unwrap();
     assert!(back.feed);
     assert_eq!(back.fingerprint, feed.fingerprint);
+    // The fingerprint is the hash it always was (archives name versions by
+    // it): of `[EXTRACTOR_VERSION, select, ignore, ignore_text, feed]`.
+    let old_way = |select: &[&str], feed: bool| {
+        let none: [&str; 0] = [];
+        let src = serde_json::json!([EXTRACTOR_VERSION, select, none, none, feed]).to_string();
+        crate::extract::sha256_hex(src.as_bytes())[..16].to_string()
+    };
+    assert_eq!(r.fingerprint.len(), 16);
+    assert_eq!(
+        rules(&["#a", "p[title=\"q\"]"], &[], &[]).fingerprint,
+        old_way(&["#a", "p[title=\"q\"]"], false)
+    );
+    assert_eq!(feed.fingerprint.len(), 16);
+    let mut f = rules(&[], &[], &[]);
+    f.set_feed(true);
+    assert_eq!(f.fingerprint, old_way(&[], true));
+    // The default rules' fingerprint, as archives since the first name it.
+    assert_eq!(Rules::default().fingerprint, "28d780d5eb61cb69");
     // The default rules are the rules of no selectors.
     assert_eq!(
         Rules::default().fingerprint,
