@@ -2056,24 +2056,34 @@ fn dictionary_for(tx: &Connection, id: i64) -> Result<Option<(i64, i64)>> {
 fn put_site_blob(
     tx: &Connection,
     bases: &mut SiteBases,
-    host: &str,
+    url: &str,
     bytes: &[u8],
     hash: &Sha256,
     own: Option<i64>,
     patch: (Option<i64>, Option<&[u8]>),
 ) -> Result<i64> {
-    let site = bases.get(host).copied();
-    let base = match (own, site) {
-        (Some(o), _) => Base::Own(o),
-        (None, Some(s)) => Base::Site(s),
-        (None, None) => Base::None,
+    // The site (a parse of the URL) is worked out only when needed: for a
+    // watch's first body, or a whole one that may become the site's base.
+    let site_of = |bases: &SiteBases| {
+        let host = crate::fetch::Fetcher::host_key(url);
+        let base = bases.get(&host).copied();
+        (host, base)
+    };
+    let (base, site) = match own {
+        Some(o) => (Base::Own(o), None),
+        None => {
+            let (host, site) = site_of(bases);
+            (site.map_or(Base::None, Base::Site), Some((host, site)))
+        }
     };
     let id = put_hashed_blob(tx, bytes, hash, base, patch.0, patch.1)?;
-    if site.is_none()
-        && !host.is_empty()
+    if !matches!(site, Some((_, Some(_))))
         && let Some((0, _)) = depth_of(tx, id)?
     {
-        bases.insert(host.to_string(), id);
+        let (host, known) = site.unwrap_or_else(|| site_of(bases));
+        if known.is_none() && !host.is_empty() {
+            bases.insert(host, id);
+        }
     }
     Ok(id)
 }
@@ -2081,7 +2091,6 @@ fn put_site_blob(
 fn record_in(tx: &Connection, rec: &CheckRecord, bases: &mut SiteBases) -> Result<Recorded> {
     // As the check, response and version rows store it (worked out once).
     let checked_at = time_value(rec.checked_at);
-    let host = crate::fetch::Fetcher::host_key(rec.response.map_or(rec.url, |r| &r.final_url));
     // `watches.url` is the URL last checked: the check row repeats it only
     // when it changed.
     let (wid, new_url): (i64, bool) = match tx
@@ -2175,7 +2184,7 @@ fn record_in(tx: &Connection, rec: &CheckRecord, bases: &mut SiteBases) -> Resul
                     let body_blob = put_site_blob(
                         tx,
                         bases,
-                        &host,
+                        &resp.final_url,
                         &resp.body,
                         &body_hash,
                         prev_body,
