@@ -368,22 +368,33 @@ pub fn process(
         }
         (Ok(second), Some(mut first)) => {
             // Text the extracted page does not show at all (a "generated
-            // at" line outside the article) is no difference either.
-            let json = match first.decision.as_deref().map(|d| &d.new_version) {
-                Some(Some(Some(page))) => first
-                    .page_json
-                    .take()
-                    .or_else(|| serde_json::to_vec(page).ok()),
-                _ => None,
+            // at" line outside the article) is no difference either. The
+            // page is searched as its JSON when it waited packed, else as
+            // its texts (gathered when first asked).
+            let json = first.page_json.take();
+            let same = {
+                let page = match first.decision.as_deref().map(|d| &d.new_version) {
+                    Some(Some(Some(page))) if !page.mime.is_empty() => Some(page),
+                    _ => None,
+                };
+                let mut texts: Option<Vec<u8>> = None;
+                let mut shown = |t: &str| match (&json, page) {
+                    (Some(j), _) => shown_in(Some(j), t),
+                    (None, Some(page)) => shown_in(
+                        Some(texts.get_or_insert_with(|| page_strings(page, false))),
+                        t,
+                    ),
+                    (None, None) => true,
+                };
+                first.response.status == second.status
+                    && first.response.final_url == second.final_url
+                    && crate::extract::quick::only_invisible_changes(
+                        &first.response.body,
+                        &second.body,
+                        &[],
+                        &mut shown,
+                    )
             };
-            let same = first.response.status == second.status
-                && first.response.final_url == second.final_url
-                && crate::extract::quick::only_invisible_changes(
-                    &first.response.body,
-                    &second.body,
-                    &[],
-                    &mut |t| shown_in(json.as_deref(), t),
-                );
             if same && let Some(d) = first.decision {
                 // Recorded as first fetched: the page was extracted from
                 // exactly these bytes.
@@ -764,7 +775,7 @@ fn unshown_of(body: &[u8], page: &Page) -> Option<String> {
         if lookups > UNSHOWN_LOOKUPS || learned.len() == UNSHOWN_KEPT {
             break;
         }
-        let shown = masked_page.get_or_insert_with(|| page_strings_masked(page));
+        let shown = masked_page.get_or_insert_with(|| page_strings(page, true));
         if masked.len() <= 256 && memchr::memmem::find(shown, masked.as_bytes()).is_none() {
             learned.push(masked);
         }
@@ -772,13 +783,18 @@ fn unshown_of(body: &[u8], page: &Page) -> Option<String> {
     (!learned.is_empty()).then(|| learned.join("\n"))
 }
 
-/// Every text of a page (what comparing it looks at), digits masked, one
-/// per line: a text with no newline not found in it is shown nowhere.
-fn page_strings_masked(page: &Page) -> Vec<u8> {
+/// Every text of a page (what comparing it looks at), one per line, with
+/// its digits masked when asked: a text with no newline not found in it is
+/// shown nowhere.
+fn page_strings(page: &Page, mask: bool) -> Vec<u8> {
     let mut out =
         Vec::with_capacity(usize::try_from(page.body_size / 2).map_or(0, |n| n.min(1 << 20)));
     let mut add = |s: &str| {
-        out.extend(s.bytes().map(|c| if c.is_ascii_digit() { b'0' } else { c }));
+        if mask {
+            out.extend(s.bytes().map(|c| if c.is_ascii_digit() { b'0' } else { c }));
+        } else {
+            out.extend_from_slice(s.as_bytes());
+        }
         out.push(b'\n');
     };
     let m = &page.meta;
