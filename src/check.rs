@@ -259,6 +259,9 @@ pub struct Unconfirmed {
     /// Held as it is (not packed), counting this many bytes against the
     /// pass's allowance for that.
     pub held_plain: usize,
+    /// What the decision's page does not show (see `unshown_of`), worked
+    /// out while the page was at hand: recorded with it if it stands.
+    pub unshown: Option<String>,
 }
 
 impl Unconfirmed {
@@ -359,11 +362,12 @@ pub fn process(
     };
     // What the first response was found to mean, when it stands (the
     // confirmation failed, or shows nothing a reader could see
-    // differently), with its page's JSON when the confirmation held it.
-    let mut confirmed: Option<(Decision, Option<Vec<u8>>)> = None;
+    // differently), with its page's JSON when the confirmation held it and
+    // what its page does not show.
+    let mut confirmed: Option<(Decision, Option<Vec<u8>>, Option<String>)> = None;
     let fetched = match (fetched, confirmation) {
         (Err(_), Some(first)) => {
-            confirmed = first.decision.map(|d| (*d, first.page_json));
+            confirmed = first.decision.map(|d| (*d, first.page_json, first.unshown));
             Ok((first.response, true))
         }
         (Ok(second), Some(mut first)) => {
@@ -398,7 +402,7 @@ pub fn process(
             if same && let Some(d) = first.decision {
                 // Recorded as first fetched: the page was extracted from
                 // exactly these bytes.
-                confirmed = Some((*d, json));
+                confirmed = Some((*d, json, first.unshown));
                 Ok((first.response, true))
             } else if same {
                 Ok((second, true))
@@ -424,10 +428,13 @@ pub fn process(
             .collect();
         // The held JSON is stored only with the decision it came with.
         let mut page_json: Option<Vec<u8>> = None;
+        // What the new version's page does not show, when known already.
+        let mut unshown: Option<Option<String>> = None;
         let (mut decision, resp) = match (&fetched, confirmed.take()) {
-            (Ok((resp, _)), Some((d, json))) => {
+            (Ok((resp, _)), Some((d, json, known))) => {
                 result.http_status = Some(resp.status);
                 page_json = json;
+                unshown = Some(known);
                 (d, Some(resp))
             }
             (Ok((resp, _)), None) => {
@@ -483,6 +490,10 @@ pub fn process(
             && decision.outcome == Outcome::Changed
             && has_text_changes(&decision.changes)
         {
+            let unshown = match &decision.new_version {
+                Some(Some(page)) => unshown_of(&resp.body, page),
+                _ => None,
+            };
             return Ok(Some(Step::Confirm {
                 first: Unconfirmed {
                     response: resp.clone(),
@@ -491,6 +502,7 @@ pub fn process(
                     packed_page: None,
                     page_json: None,
                     held_plain: 0,
+                    unshown,
                 },
                 delay,
             }));
@@ -528,14 +540,12 @@ pub fn process(
         }
         let summary = summarize(&decision.changes);
         let significance = report_significance(&decision.changes);
-        // A page held packed through its confirmation is read back: what
-        // it does not show is worked out from it.
-        if resp.is_some() {
-            held_page(&mut decision, page_json.as_deref())?;
-        }
         let new_version = decision.version_to_record();
-        let unshown = match (&new_version, resp) {
-            (Some(NewVersion::Page(page)), Some(r)) => unshown_of(&r.body, page),
+        // (A page that waited packed is an empty stand-in here, but what it
+        // does not show was worked out before it waited.)
+        let unshown = match (unshown, &new_version, resp) {
+            (Some(known), _, _) => known,
+            (None, Some(NewVersion::Page(page)), Some(r)) => unshown_of(&r.body, page),
             _ => None,
         };
         // The alerts go into the outbox in the same transaction: their

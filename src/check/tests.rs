@@ -282,6 +282,7 @@ fn a_waiting_confirmation_is_held_compressed_and_restored_exactly() {
         packed_page: None,
         page_json: None,
         held_plain: 0,
+        unshown: None,
     };
     u.pack();
     assert!(u.response.body.len() * 10 < body.len(), "held compressed");
@@ -388,6 +389,7 @@ fn waiting_change(r: &Response, new_version: Option<Option<Page>>) -> Unconfirme
         packed_page: None,
         page_json: None,
         held_plain: 0,
+        unshown: None,
     }
 }
 
