@@ -485,12 +485,7 @@ pub fn reprocess(ctx: &Context, names: &[String]) -> Outcome {
         };
     let at = crate::check::now_rfc3339();
     for w in watches {
-        let numbers: Vec<i64> = store
-            .versions(&w.name)?
-            .into_iter()
-            .filter(|v| !v.gone && v.rules != w.rules.fingerprint)
-            .map(|v| v.number)
-            .collect();
+        let numbers = store.versions_to_rederive(&w.name, &w.rules)?;
         if numbers.is_empty() {
             println!("{}: up to date", w.name);
             continue;

@@ -1157,6 +1157,25 @@ impl Store {
         Ok(problems)
     }
 
+    /// The versions of a watch (by number) `reprocess` puts under `rules`:
+    /// those extracted under other rules, and those whose page an archive
+    /// from before pages were derived stored (dropping it gives its space
+    /// back to `gc`). Gone versions have no page.
+    pub fn versions_to_rederive(&self, name: &str, rules: &Rules) -> Result<Vec<i64>> {
+        let Some(wid) = self.watch_id(name)? else {
+            return Ok(vec![]);
+        };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT v.number FROM versions v JOIN rule_sets s ON s.id = v.rules
+             WHERE v.watch_id = +?1 AND v.gone = 0 AND (s.fingerprint != ?2 OR v.page_blob IS NOT NULL)
+             ORDER BY v.number",
+        )?;
+        let numbers = stmt
+            .query_map(params![wid, rules.fingerprint], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<i64>>>()?;
+        Ok(numbers)
+    }
+
     /// Put a watch's versions (by number) under `rules`: their pages are
     /// derived under them from now on (a page stored by an older archive is
     /// dropped, its blob's reference count following), in one transaction

@@ -1343,3 +1343,47 @@ fn versions_share_their_rules_and_unshown_texts_by_id() {
         Some(texts)
     );
 }
+
+#[test]
+fn reprocess_takes_versions_under_other_rules_and_pages_stored_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+    let body = b"<main><p>The Department announced new assistance today.</p></main>";
+    let page = crate::extract::extract(&resp(body), &RULES);
+    record(&mut store, &resp(body), Some(&page));
+    // Derived under the watch's rules: nothing to do.
+    assert!(store.versions_to_rederive("w", &RULES).unwrap().is_empty());
+    let other = crate::extract::Rules::compile(&["main".to_string()], &[], &[]).unwrap();
+    assert_eq!(store.versions_to_rederive("w", &other).unwrap(), [1]);
+    // A page stored the way archives did before migration 19.
+    let json = serde_json::to_vec(&page).unwrap();
+    let blob = put_hashed_blob(&store.conn, &json, &sha256(&json), Base::None, None, None).unwrap();
+    store
+        .conn
+        .execute(
+            "UPDATE versions SET page_blob = ?1 WHERE number = 1",
+            [blob],
+        )
+        .unwrap();
+    assert_eq!(store.versions_to_rederive("w", &RULES).unwrap(), [1]);
+    store
+        .rederive_pages("w", &[1], &RULES, "2026-11-29T11:00:00.000Z")
+        .unwrap();
+    assert!(store.versions_to_rederive("w", &RULES).unwrap().is_empty());
+    let refs: i64 = store
+        .conn
+        .query_row("SELECT refs FROM blob_refs WHERE id = ?1", [blob], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(refs, 0, "the stored page is left for gc");
+    let v = store.version("w", 1).unwrap().unwrap();
+    assert_eq!(store.page(&v).unwrap(), Some(page));
+    assert!(store.verify().unwrap().is_empty());
+    assert!(
+        store
+            .versions_to_rederive("nobody", &RULES)
+            .unwrap()
+            .is_empty()
+    );
+}
