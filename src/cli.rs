@@ -128,7 +128,13 @@ pub enum Command {
     Verify,
     /// Apply retention (keep_versions, keep_days) to every configured
     /// watch and give unused space back to the file system
-    Gc,
+    Gc {
+        /// Rewrite the whole file (VACUUM): also gives back the space of
+        /// half-empty pages, as after `reprocess` dropped the pages an
+        /// older archive stored. Needs free disk about the archive's size.
+        #[arg(long)]
+        full: bool,
+    },
     /// Write captures to a WARC/1.1 file (one gzip member per record) with
     /// a CDXJ index beside it (FILE.cdxj)
     Export {

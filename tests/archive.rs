@@ -494,5 +494,11 @@ confirm = false
         !gc.contains("rewritten"),
         "a new archive vacuums incrementally: {gc}"
     );
+    let full = run(&env, &["gc", "--full"]);
+    assert!(
+        full.contains("MB →") && full.ends_with("(rewritten)\n"),
+        "{full}"
+    );
     run(&env, &["verify"]);
+    assert_eq!(run(&env, &["show", "post", "6", "--raw"]), body(6));
 }

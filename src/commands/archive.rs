@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-pub fn gc(ctx: &Context) -> Outcome {
+pub fn gc(ctx: &Context, full: bool) -> Outcome {
     let config = ctx.load_config()?;
     let mut store = ctx.open_store()?;
     let now = Utc::now();
@@ -27,7 +27,7 @@ pub fn gc(ctx: &Context) -> Outcome {
         }
         total += p;
     }
-    let stats = store.gc()?;
+    let stats = store.gc(full)?;
     let mb = |b: u64| b as f64 / 1_048_576.0;
     println!(
         "{}: {} version(s) pruned, {} blob(s) removed; {:.2} MB → {:.2} MB{}",
@@ -36,10 +36,10 @@ pub fn gc(ctx: &Context) -> Outcome {
         total.blobs + stats.blobs,
         mb(stats.bytes_before),
         mb(stats.bytes_after),
-        if stats.rewrote {
-            " (rewritten once to switch on incremental vacuuming)"
-        } else {
-            ""
+        match (stats.rewrote, full) {
+            (true, true) => " (rewritten)",
+            (true, false) => " (rewritten once to switch on incremental vacuuming)",
+            (false, _) => "",
         }
     );
     Ok(())

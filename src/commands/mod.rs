@@ -163,7 +163,7 @@ pub fn run(cli: Cli) -> ExitCode {
         } => history::changes(&ctx, since, watch.as_deref(), kind.as_deref(), limit, json),
         Command::Review => history::review(&ctx),
         Command::Verify => history::verify(&ctx),
-        Command::Gc => archive::gc(&ctx),
+        Command::Gc { full } => archive::gc(&ctx, full),
         Command::Export { warc, names, since } => archive::export(&ctx, &warc, &names, since),
         Command::Import { warc, watch } => archive::import(&ctx, &warc, watch.as_deref()),
         Command::Timemap { name } => history::timemap(&ctx, &name),

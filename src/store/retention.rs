@@ -154,8 +154,9 @@ impl Store {
     /// Remove unreferenced blobs, then give free pages back to the file
     /// system. With incremental vacuuming (every archive created by this
     /// redline) that moves only the free pages; an older archive is
-    /// rewritten once to switch it on.
-    pub fn gc(&mut self) -> Result<GcStats> {
+    /// rewritten once to switch it on, and `full` rewrites any (which also
+    /// gives back the room left in half-empty pages).
+    pub fn gc(&mut self, full: bool) -> Result<GcStats> {
         let tx = self.conn.savepoint()?;
         let blobs = sweep(&tx)?;
         // Lists of unshown texts no version names any more (pruned, or
@@ -174,7 +175,7 @@ impl Store {
         let mode: i64 = self
             .conn
             .pragma_query_value(None, "auto_vacuum", |r| r.get(0))?;
-        let rewrote = mode != 2;
+        let rewrote = full || mode != 2;
         if rewrote {
             self.conn
                 .pragma_update(None, "auto_vacuum", "INCREMENTAL")?;

@@ -603,11 +603,11 @@ fn gc_gives_space_back_without_rewriting_a_new_archive() {
     for n in 0..40 {
         version_at(&mut store, n, &now);
     }
-    let before = store.gc().unwrap();
+    let before = store.gc(false).unwrap();
     assert!(!before.rewrote);
     let p = store.prune("w", Some(2), None, chrono::Utc::now()).unwrap();
     assert_eq!(p.versions, 37);
-    let after = store.gc().unwrap();
+    let after = store.gc(false).unwrap();
     assert!(!after.rewrote);
     assert!(
         after.bytes_after * 2 < after.bytes_before,
@@ -624,8 +624,11 @@ fn gc_gives_space_back_without_rewriting_a_new_archive() {
         c.execute_batch("CREATE TABLE t (x)").unwrap();
     }
     let mut store = Store::open(&old).unwrap();
-    assert!(store.gc().unwrap().rewrote);
-    assert!(!store.gc().unwrap().rewrote);
+    assert!(store.gc(false).unwrap().rewrote);
+    assert!(!store.gc(false).unwrap().rewrote);
+    // Asked to, it rewrites the whole file, and stays incremental.
+    assert!(store.gc(true).unwrap().rewrote);
+    assert!(!store.gc(false).unwrap().rewrote);
 }
 
 #[test]
@@ -1336,7 +1339,7 @@ fn versions_share_their_rules_and_unshown_texts_by_id() {
     // A list no version names any more goes with `gc`.
     store.note_unshown(a[1].id, texts).unwrap();
     assert_eq!(count(&store, "SELECT count(*) FROM unshown_sets"), 2);
-    store.gc().unwrap();
+    store.gc(false).unwrap();
     assert_eq!(count(&store, "SELECT count(*) FROM unshown_sets"), 1);
     assert_eq!(
         store.versions("a").unwrap()[1].unshown.as_deref(),
@@ -1377,6 +1380,17 @@ fn reprocess_takes_versions_under_other_rules_and_pages_stored_before() {
         })
         .unwrap();
     assert_eq!(refs, 0, "the stored page is left for gc");
+    let blobs = |store: &Store| -> i64 {
+        store
+            .conn
+            .query_row("SELECT count(*) FROM blobs", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(blobs(&store), 2);
+    let stats = store.gc(true).unwrap();
+    assert_eq!((stats.blobs, stats.rewrote), (1, true));
+    assert!(stats.bytes_after <= stats.bytes_before);
+    assert_eq!(blobs(&store), 1);
     let v = store.version("w", 1).unwrap().unwrap();
     assert_eq!(store.page(&v).unwrap(), Some(page));
     assert!(store.verify().unwrap().is_empty());
