@@ -33,6 +33,28 @@ fn run(store: &mut Store, w: &Watch, r: Response) -> CheckResult {
     }
 }
 
+/// `r` processed for a watch that confirms changes: held for its
+/// confirmation.
+fn held_for_confirmation(store: &mut Store, w: &Watch, r: Response) -> Unconfirmed {
+    match process(store, w, Ok(r), None, &now_rfc3339(), 1) {
+        Step::Confirm { first, .. } => first,
+        Step::Done(r) => panic!("not held for confirmation: {r:?}"),
+    }
+}
+
+/// The confirming fetch `second` of `first`, processed.
+fn confirmed_by(
+    store: &mut Store,
+    w: &Watch,
+    second: Result<Response, String>,
+    first: Option<Unconfirmed>,
+) -> CheckResult {
+    match process(store, w, second, first, &now_rfc3339(), 1) {
+        Step::Done(r) => r,
+        Step::Confirm { .. } => panic!("confirmed once"),
+    }
+}
+
 #[test]
 fn lifecycle_first_unchanged_edit_gone_back_redirect() {
     let dir = tempfile::tempdir().unwrap();
@@ -519,19 +541,8 @@ fn a_confirmed_change_held_packed_learns_only_what_its_page_does_not_show() {
     );
     // The figure changes: confirmed by a second fetch, the first response
     // waiting packed meanwhile (its page an empty stand-in).
-    let first = match process(
-        &mut store,
-        &w,
-        Ok(body(45, "10:05:00")),
-        None,
-        &now_rfc3339(),
-        1,
-    ) {
-        Step::Confirm { first, .. } => first,
-        Step::Done(r) => panic!("not held for confirmation: {r:?}"),
-    };
+    let mut first = held_for_confirmation(&mut store, &w, body(45, "10:05:00"));
     let mut held = Held::new(0);
-    let mut first = first;
     held.hold(&mut first);
     assert!(first.packed_page.is_some());
     let mut back = Fetched {
@@ -543,10 +554,7 @@ fn a_confirmed_change_held_packed_learns_only_what_its_page_does_not_show() {
         slot: None,
     };
     held.back(&mut back);
-    let done = match process(&mut store, &w, back.result, back.first, &back.checked_at, 1) {
-        Step::Done(r) => r,
-        Step::Confirm { .. } => panic!("confirmed once"),
-    };
+    let done = confirmed_by(&mut store, &w, back.result, back.first);
     assert_eq!(done.outcome, "changed");
     assert!(done.summary.contains("$45 million"), "{}", done.summary);
     // The shown figure's paragraph is not taken for hidden text.
@@ -560,29 +568,9 @@ fn a_confirmed_change_held_packed_learns_only_what_its_page_does_not_show() {
     // So a later figure change still counts. Confirmed without waiting
     // packed, the page's texts tell the moved "generated at" line apart:
     // the first response stands, as extracted.
-    let first = match process(
-        &mut store,
-        &w,
-        Ok(body(50, "10:10:00")),
-        None,
-        &now_rfc3339(),
-        1,
-    ) {
-        Step::Confirm { first, .. } => first,
-        Step::Done(r) => panic!("not held for confirmation: {r:?}"),
-    };
+    let first = held_for_confirmation(&mut store, &w, body(50, "10:10:00"));
     assert!(first.packed_page.is_none() && first.page_json.is_none());
-    let done = match process(
-        &mut store,
-        &w,
-        Ok(body(50, "10:10:03")),
-        Some(first),
-        &now_rfc3339(),
-        1,
-    ) {
-        Step::Done(r) => r,
-        Step::Confirm { .. } => panic!("confirmed once"),
-    };
+    let done = confirmed_by(&mut store, &w, Ok(body(50, "10:10:03")), Some(first));
     assert_eq!(done.outcome, "changed");
     let v3 = store.version("w", 3).unwrap().unwrap();
     let raw = store.raw_response(v3.response_id).unwrap();
