@@ -384,10 +384,9 @@ pub fn process(
                 let mut texts: Option<Vec<u8>> = None;
                 let mut shown = |t: &str| match (&json, page) {
                     (Some(j), _) => shown_in(Some(j), t),
-                    (None, Some(page)) => shown_in(
-                        Some(texts.get_or_insert_with(|| page_strings(page, false))),
-                        t,
-                    ),
+                    (None, Some(page)) => {
+                        shown_in(Some(texts.get_or_insert_with(|| page_strings(page))), t)
+                    }
                     (None, None) => true,
                 };
                 first.response.status == second.status
@@ -641,8 +640,9 @@ impl CheckResult {
     }
 }
 
-/// Whether `text` appears in a stored page's JSON (`None`: the page is
-/// unknown, so it may). Text JSON would escape is taken as shown.
+/// Whether `text` appears in a page's JSON or texts ([`page_strings`];
+/// `None`: the page is unknown, so it may). Text JSON would escape is
+/// taken as shown.
 fn shown_in(json: Option<&[u8]>, text: &str) -> bool {
     json.is_none_or(|j| {
         text.contains(['"', '\\'])
@@ -697,7 +697,7 @@ fn only_noise_since_last(
         if known().any(|k| k == masked) || learned.contains(&masked) {
             return false;
         }
-        let json = page.get_or_insert_with(|| page_json_of(store, latest, &watch.rules).ok());
+        let json = page.get_or_insert_with(|| page_text_of(store, latest, &watch.rules).ok());
         let json = json.as_ref().map(|j| j.as_slice());
         let shown = shown_in(json, text);
         if let (false, Some(json)) = (shown, json) {
@@ -716,17 +716,18 @@ fn only_noise_since_last(
     Ok((found, learned))
 }
 
-/// The page of a version as JSON, under `rules` (its own: the cheap path
-/// runs only then): the stored one, else derived from its raw response.
-fn page_json_of(store: &Store, version: &Version, rules: &Rules) -> Result<std::rc::Rc<Vec<u8>>> {
+/// The page of a version as text to search, under `rules` (its own: the
+/// cheap path runs only then): the stored page's JSON, else the texts of
+/// the page derived from its raw response ([`page_strings`]).
+fn page_text_of(store: &Store, version: &Version, rules: &Rules) -> Result<std::rc::Rc<Vec<u8>>> {
     if let Some(json) = store.stored_page_json(version)? {
         return Ok(json);
     }
     let raw = store.raw_response(version.response_id)?;
-    Ok(std::rc::Rc::new(serde_json::to_vec(&extract(
+    Ok(std::rc::Rc::new(page_strings(&extract(
         &raw.response,
         rules,
-    ))?))
+    ))))
 }
 
 /// At most this many texts a version remembers its page does not show.
@@ -761,6 +762,7 @@ fn unshown_of(body: &[u8], page: &Page) -> Option<String> {
         .map(String::as_str)
         .collect();
     let mut next = 0;
+    let mut texts: Option<Vec<u8>> = None;
     let mut masked_page: Option<Vec<u8>> = None;
     let mut learned: Vec<String> = Vec::new();
     let mut lookups = 0;
@@ -785,26 +787,19 @@ fn unshown_of(body: &[u8], page: &Page) -> Option<String> {
         if lookups > UNSHOWN_LOOKUPS || learned.len() == UNSHOWN_KEPT {
             break;
         }
-        let shown = masked_page.get_or_insert_with(|| page_strings(page, true));
-        if masked.len() <= 256 && memchr::memmem::find(shown, masked.as_bytes()).is_none() {
-            learned.push(masked);
-        }
+        let texts = texts.get_or_insert_with(|| page_strings(page));
+        learn_unshown(texts, &mut masked_page, masked, &mut learned);
     }
     (!learned.is_empty()).then(|| learned.join("\n"))
 }
 
-/// Every text of a page (what comparing it looks at), one per line, with
-/// its digits masked when asked: a text with no newline not found in it is
-/// shown nowhere.
-fn page_strings(page: &Page, mask: bool) -> Vec<u8> {
+/// Every text of a page (what comparing it looks at), one per line: a text
+/// with no newline not found in it is shown nowhere.
+fn page_strings(page: &Page) -> Vec<u8> {
     let mut out =
         Vec::with_capacity(usize::try_from(page.body_size / 2).map_or(0, |n| n.min(1 << 20)));
     let mut add = |s: &str| {
-        if mask {
-            out.extend(s.bytes().map(|c| if c.is_ascii_digit() { b'0' } else { c }));
-        } else {
-            out.extend_from_slice(s.as_bytes());
-        }
+        out.extend_from_slice(s.as_bytes());
         out.push(b'\n');
     };
     let m = &page.meta;
@@ -867,18 +862,18 @@ fn mask_digit_bytes(bytes: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-/// `masked` (a text the page JSON does not show, digits masked) is worth
+/// `masked` (a text the page does not show, digits masked) is worth
 /// remembering when no text masking alike is in the page at all: then no
 /// text differing from it only in digits is shown either (a text found
-/// in the JSON is found masked in the masked JSON), and the next check
-/// can answer without reading the page.
+/// in `shown`, the page's JSON or its texts, is found masked in it
+/// masked), and the next check can answer without reading the page.
 fn learn_unshown(
-    json: &[u8],
+    shown: &[u8],
     masked_page: &mut Option<Vec<u8>>,
     masked: String,
     learned: &mut Vec<String>,
 ) {
-    let page = masked_page.get_or_insert_with(|| mask_digit_bytes(json));
+    let page = masked_page.get_or_insert_with(|| mask_digit_bytes(shown));
     if masked.len() <= 256
         && !masked.contains('\n')
         && memchr::memmem::find(page, masked.as_bytes()).is_none()
