@@ -2019,24 +2019,40 @@ fn add_ref(tx: &Connection, id: i64) -> Result<()> {
 
 /// One reference to a blob fewer (swept once none is left).
 /// Keep `rules` as written, under their fingerprint (once); their id.
+/// Usually they are kept already: one lookup.
 fn keep_rules(tx: &Connection, rules: &Rules) -> Result<i64> {
-    tx.prepare_cached(
-        "INSERT INTO rule_sets (fingerprint, source) VALUES (?1, ?2)
-         ON CONFLICT (fingerprint) DO UPDATE SET source = excluded.source WHERE source IS NULL",
-    )?
-    .execute(params![rules.fingerprint, rules.source])?;
-    Ok(tx
-        .prepare_cached("SELECT id FROM rule_sets WHERE fingerprint = ?1")?
-        .query_row([&rules.fingerprint], |r| r.get(0))?)
+    let kept: Option<(i64, bool)> = tx
+        .prepare_cached("SELECT id, source IS NOT NULL FROM rule_sets WHERE fingerprint = ?1")?
+        .query_row([&rules.fingerprint], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match kept {
+        Some((id, true)) => Ok(id),
+        // Named by versions from before 19, their source not known.
+        Some((id, false)) => {
+            tx.prepare_cached("UPDATE rule_sets SET source = ?2 WHERE id = ?1")?
+                .execute(params![id, rules.source])?;
+            Ok(id)
+        }
+        None => {
+            tx.prepare_cached("INSERT INTO rule_sets (fingerprint, source) VALUES (?1, ?2)")?
+                .execute(params![rules.fingerprint, rules.source])?;
+            Ok(tx.last_insert_rowid())
+        }
+    }
 }
 
 /// The id of a list of texts a page does not show (kept once).
 fn unshown_set(tx: &Connection, texts: &str) -> Result<i64> {
-    tx.prepare_cached("INSERT OR IGNORE INTO unshown_sets (texts) VALUES (?1)")?
-        .execute([texts])?;
-    Ok(tx
+    let kept: Option<i64> = tx
         .prepare_cached("SELECT id FROM unshown_sets WHERE texts = ?1")?
-        .query_row([texts], |r| r.get(0))?)
+        .query_row([texts], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = kept {
+        return Ok(id);
+    }
+    tx.prepare_cached("INSERT INTO unshown_sets (texts) VALUES (?1)")?
+        .execute([texts])?;
+    Ok(tx.last_insert_rowid())
 }
 
 fn drop_ref(tx: &Connection, id: i64) -> Result<()> {

@@ -867,6 +867,28 @@ fn a_derived_page_needs_its_rules_and_verify_says_when_they_are_missing() {
         problems[0].contains("version 1 (w)") && problems[0].contains("missing"),
         "{problems:?}"
     );
+    // A version recorded under those rules keeps them again (as for rules
+    // named by versions from before migration 19), for both versions.
+    let body2 = b"<main><p>The Department announced $45 million today.</p></main>";
+    let page2 = crate::extract::extract(&resp(body2), &rules);
+    store
+        .record(&CheckRecord {
+            rules: &rules,
+            ..rec(
+                "w",
+                "http://x/",
+                Some(&resp(body2)),
+                Some(NewVersion::Page(&page2)),
+            )
+        })
+        .unwrap();
+    assert_eq!(store.page(&v).unwrap(), Some(page));
+    assert!(store.verify().unwrap().is_empty());
+    let sets: i64 = store
+        .conn
+        .query_row("SELECT count(*) FROM rule_sets", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(sets, 1);
 }
 
 #[test]
