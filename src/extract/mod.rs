@@ -42,17 +42,20 @@ pub struct Rules {
 }
 
 impl Rules {
-    /// Compile rules from their source strings. Errors name the rule.
+    /// Compile rules from their source strings (`feed`: read the body as a
+    /// feed). Errors name the rule.
     pub fn compile(
         select: &[String],
         ignore: &[String],
         ignore_text: &[String],
+        feed: bool,
     ) -> Result<Rules, String> {
         let sel =
             |s: &String| Selector::parse(s).map_err(|e| format!("invalid CSS selector `{s}`: {e}"));
+        let source = source(select, ignore, ignore_text, feed);
         Ok(Rules {
-            fingerprint: fingerprint(select, ignore, ignore_text, false),
-            source: source(select, ignore, ignore_text, false),
+            fingerprint: fingerprint_of_source(&source),
+            source,
             select: select.iter().map(sel).collect::<Result<_, _>>()?,
             ignore: ignore.iter().map(sel).collect::<Result<_, _>>()?,
             ignore_text: ignore_text
@@ -61,7 +64,7 @@ impl Rules {
                     Regex::new(r).map_err(|e| format!("invalid regular expression `{r}`: {e}"))
                 })
                 .collect::<Result<_, _>>()?,
-            feed: false,
+            feed,
         })
     }
 
@@ -70,20 +73,7 @@ impl Rules {
         type Parts = (Vec<String>, Vec<String>, Vec<String>, bool);
         let (select, ignore, ignore_text, feed): Parts = serde_json::from_str(text)
             .map_err(|e| format!("extraction rules `{text}` are not readable: {e}"))?;
-        let mut rules = Rules::compile(&select, &ignore, &ignore_text)?;
-        rules.set_feed(feed);
-        Ok(rules)
-    }
-
-    /// Read the body as a feed (or not), fingerprint and source following.
-    pub fn set_feed(&mut self, feed: bool) {
-        if let Ok((select, ignore, ignore_text, _)) =
-            serde_json::from_str::<(Vec<String>, Vec<String>, Vec<String>, bool)>(&self.source)
-        {
-            self.fingerprint = fingerprint(&select, &ignore, &ignore_text, feed);
-            self.source = source(&select, &ignore, &ignore_text, feed);
-        }
-        self.feed = feed;
+        Rules::compile(&select, &ignore, &ignore_text, feed)
     }
 }
 

@@ -831,7 +831,8 @@ fn a_derived_page_needs_its_rules_and_verify_says_when_they_are_missing() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("a.db")).unwrap();
     let body = b"<main><p>The Department announced $40 million today.</p></main>";
-    let rules = crate::extract::Rules::compile(&[], &[], &["\\$\\d+ million".to_string()]).unwrap();
+    let rules =
+        crate::extract::Rules::compile(&[], &[], &["\\$\\d+ million".to_string()], false).unwrap();
     let page = crate::extract::extract(&resp(body), &rules);
     store
         .record(&CheckRecord {
@@ -1378,7 +1379,7 @@ fn reprocess_takes_versions_under_other_rules_and_pages_stored_before() {
     record(&mut store, &resp(body), Some(&page));
     // Derived under the watch's rules: nothing to do.
     assert!(store.versions_to_rederive("w", &RULES).unwrap().is_empty());
-    let other = crate::extract::Rules::compile(&["main".to_string()], &[], &[]).unwrap();
+    let other = crate::extract::Rules::compile(&["main".to_string()], &[], &[], false).unwrap();
     assert_eq!(store.versions_to_rederive("w", &other).unwrap(), [1]);
     // A page stored the way archives did before migration 19.
     let json = serde_json::to_vec(&page).unwrap();
