@@ -13,6 +13,12 @@
 //! wall time, CPU seconds, peak memory, archive size, and changes reported
 //! against the site's ground truth. Pages answer with an ETag, so unchanged
 //! pages answer 304 once redline has their validators.
+//!
+//! `SITE_PASS_URLWATCH=/path/to/urlwatch` also runs that urlwatch, with the
+//! usual `html2text` filter and a cache of its own, over the same site
+//! right after each redline pass, so the two are compared on one machine
+//! in one run (the bench installs nothing: see BENCHMARKS.md for the
+//! `pip install` line).
 
 use redline::serve::{Reply, SiteServer};
 use std::collections::HashSet;
@@ -100,6 +106,89 @@ fn file_size(p: &std::path::Path) -> u64 {
     std::fs::metadata(p).map_or(0, |m| m.len())
 }
 
+/// Wall seconds, CPU seconds (user+sys) and peak RSS in KB from the
+/// `TIME %e %U %S %M` line /usr/bin/time wrote.
+fn time_line(stderr: &str) -> Option<(f64, f64, f64)> {
+    let t = stderr.lines().find_map(|l| l.strip_prefix("TIME "))?;
+    let f: Vec<f64> = t
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    Some((*f.first()?, f.get(1)? + f.get(2)?, *f.get(3)?))
+}
+
+/// urlwatch, run over the same site as redline for comparison.
+struct Urlwatch {
+    exe: String,
+    urls: std::path::PathBuf,
+    config: std::path::PathBuf,
+    hooks: std::path::PathBuf,
+    cache: std::path::PathBuf,
+}
+
+impl Urlwatch {
+    fn new(exe: String, dir: &std::path::Path, server: &SiteServer, n: usize) -> Urlwatch {
+        let mut urls = String::new();
+        for i in 0..n {
+            urls.push_str(&format!(
+                "name: p{i}\nurl: {}\nfilter:\n  - html2text\n---\n",
+                server.url(&format!("/p/{i}"))
+            ));
+        }
+        let uw = Urlwatch {
+            exe,
+            urls: dir.join("urls.yaml"),
+            config: dir.join("urlwatch.yaml"),
+            hooks: dir.join("hooks.py"),
+            cache: dir.join("urlwatch-cache.db"),
+        };
+        std::fs::write(&uw.urls, urls).expect("urls.yaml");
+        // Its defaults, but the report goes to stdout only, uncoloured.
+        std::fs::write(
+            &uw.config,
+            "report:\n  stdout:\n    enabled: true\n    color: false\n",
+        )
+        .expect("urlwatch.yaml");
+        std::fs::write(&uw.hooks, "").expect("hooks.py");
+        uw
+    }
+
+    /// One pass: its row of the comparison table, and its CPU seconds.
+    fn pass(&self, k: usize, label: &str, truth: &HashSet<String>) -> (String, f64) {
+        let out = Command::new("/usr/bin/time")
+            .args(["-f", "TIME %e %U %S %M", &self.exe, "--urls"])
+            .arg(&self.urls)
+            .arg("--config")
+            .arg(&self.config)
+            .arg("--hooks")
+            .arg(&self.hooks)
+            .arg("--cache")
+            .arg(&self.cache)
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .output()
+            .expect("urlwatch");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // Its summary names each changed job once: "NN. CHANGED: p7".
+        let changed: HashSet<String> = stdout
+            .lines()
+            .filter_map(|l| l.split_once(". CHANGED: "))
+            .filter_map(|(_, rest)| rest.split_whitespace().next().map(str::to_string))
+            .collect();
+        let (wall, cpu, rss) = time_line(&stderr).unwrap_or((0.0, 0.0, 0.0));
+        let row = format!(
+            "| {k} | {label} | {wall:.1} s | {cpu:.2} s | {:.0} MB | {:.1} MB | {} | {} | {} | {} |",
+            rss / 1024.0,
+            file_size(&self.cache) as f64 / 1e6,
+            changed.len(),
+            truth.len(),
+            changed.difference(truth).count(),
+            truth.difference(&changed).count()
+        );
+        (row, cpu)
+    }
+}
+
 fn main() {
     let etag = !std::env::args().any(|a| a == "--no-etag");
     let args: Vec<usize> = std::env::args()
@@ -124,6 +213,16 @@ fn main() {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| dir.path().join("archive.db"));
     let has_time = std::path::Path::new("/usr/bin/time").exists();
+    let urlwatch = match std::env::var("SITE_PASS_URLWATCH") {
+        Ok(exe) if has_time => Some(Urlwatch::new(exe, dir.path(), &server, n)),
+        Ok(_) => {
+            eprintln!("SITE_PASS_URLWATCH needs /usr/bin/time; urlwatch not run");
+            None
+        }
+        Err(_) => None,
+    };
+    // urlwatch's rows, and redline's CPU seconds per pass beside them.
+    let mut peer_rows: Vec<((String, f64), Option<f64>)> = Vec::new();
     if etag {
         println!("{n} pages, {generations} generations; pages carry an ETag: 304 when unchanged");
     } else {
@@ -195,23 +294,11 @@ fn main() {
         let wall = start.elapsed().as_secs_f64();
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let (cpu, rss) = stderr
-            .lines()
-            .find_map(|l| l.strip_prefix("TIME "))
-            .map(|t| {
-                let f: Vec<f64> = t
-                    .split_whitespace()
-                    .filter_map(|x| x.parse().ok())
-                    .collect();
-                (
-                    format!(
-                        "{:.2} s",
-                        f.get(1).unwrap_or(&0.0) + f.get(2).unwrap_or(&0.0)
-                    ),
-                    format!("{:.0} MB", f.get(3).unwrap_or(&0.0) / 1024.0),
-                )
-            })
-            .unwrap_or_else(|| ("-".into(), "-".into()));
+        let timed = time_line(&stderr);
+        let (cpu, rss) = timed.map_or_else(
+            || ("-".into(), "-".into()),
+            |(_, cpu, rss)| (format!("{cpu:.2} s"), format!("{:.0} MB", rss / 1024.0)),
+        );
         let changed_now: HashSet<String> = stdout
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -227,5 +314,22 @@ fn main() {
             changed_now.len(),
             truth.len()
         );
+        if let Some(uw) = &urlwatch {
+            peer_rows.push((uw.pass(k, label, &truth), timed.map(|t| t.1)));
+        }
+    }
+    if !peer_rows.is_empty() {
+        println!("\nurlwatch over the same site, each pass right after redline's:");
+        println!(
+            "| pass | site | wall | CPU (user+sys) | peak RSS | cache | changed reported | truth | false alerts | missed | redline CPU | urlwatch ÷ redline |"
+        );
+        println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for ((row, urlwatch_cpu), redline_cpu) in peer_rows {
+            let (mine, ratio) = match redline_cpu {
+                Some(r) if r > 0.0 => (format!("{r:.2} s"), format!("{:.0}×", urlwatch_cpu / r)),
+                _ => ("-".into(), "-".into()),
+            };
+            println!("{row} {mine} | {ratio} |");
+        }
     }
 }
