@@ -104,11 +104,9 @@ const COUNT_WORD: &str =
     r"(\d+|no|one|two|three|four|five|six|seven|eight|nine|ten|ein|eine|zwei|drei|keine)";
 const RESPONSE_WORD: &str = r"(responses?|comments?|thoughts?|replies|reply|reactions?|pingbacks?|trackbacks?|kommentare?|antworten|gedanken|reaktionen|comentarios?|respuestas?|commentaires?|réponses?|commenti)";
 
-/// A block that is only a response count or heading: "One response to
-/// “Post”", "2 Comments", "12 thoughts on …".
-static COUNT_BLOCK: LazyLock<Regex> =
-    LazyLock::new(|| re(&format!(r"(?i)^{COUNT_WORD}\s+{RESPONSE_WORD}\b")));
 /// A count inside a short meta line: "Posted in Africa | 3 Comments".
+/// A block it starts is only a response count or heading: "One response
+/// to “Post”", "2 Comments", "12 thoughts on …".
 static INLINE_COUNT: LazyLock<Regex> =
     LazyLock::new(|| re(&format!(r"(?i)\b{COUNT_WORD}\s+{RESPONSE_WORD}\b")));
 /// Calls to respond, login prompts and closed notices.
@@ -118,18 +116,32 @@ static RESPOND_BLOCK: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// The most characters [`RESPOND_BLOCK`] matches ("logged in as " with
+/// 80 more, ". log out?").
+const RESPOND_MAX_CHARS: usize = 103;
+
 /// Drop the response area's own furniture from main-text blocks.
 fn drop_furniture(blocks: &mut Vec<Block>) {
-    // At most 200 characters (no more bytes than that is quicker to see).
-    let short = |t: &str| t.len() <= 200 || t.chars().count() <= 200;
-    blocks.retain(|b| {
-        !(short(&b.text) && (COUNT_BLOCK.is_match(&b.text) || RESPOND_BLOCK.is_match(&b.text)))
-    });
-    for b in blocks.iter_mut() {
-        if short(&b.text) && INLINE_COUNT.is_match(&b.text) {
+    // At most `n` characters (no more bytes than that is quicker to see).
+    let at_most = |t: &str, n: usize| t.len() <= n || t.chars().count() <= n;
+    blocks.retain_mut(|b| {
+        if !at_most(&b.text, 200) {
+            return true;
+        }
+        // One search answers both: a block is only a count when the first
+        // count in it starts it (a count begins with a word character, so
+        // `\b` holds at the start).
+        let count = INLINE_COUNT.find(&b.text);
+        if count.is_some_and(|m| m.start() == 0)
+            || (at_most(&b.text, RESPOND_MAX_CHARS) && RESPOND_BLOCK.is_match(&b.text))
+        {
+            return false;
+        }
+        if count.is_some() {
             b.text = normalize(&INLINE_COUNT.replace_all(&b.text, "$2"));
         }
-    }
+        true
+    });
 }
 
 /// Hidden by the author: the `hidden` attribute, `aria-hidden`, or an
@@ -169,7 +181,10 @@ impl Walker {
     }
 
     fn flush(&mut self) {
-        if self.buf.is_empty() {
+        // Only whitespace (between blocks, often): no block, nothing to
+        // normalise.
+        if self.buf.bytes().all(|c| c.is_ascii_whitespace()) {
+            self.buf.clear();
             return;
         }
         let kind = self.kind();
@@ -413,7 +428,82 @@ mod tests {
         ]
     }
 
+    /// The pattern of a block that is only a count, which `drop_furniture`
+    /// tells from where `INLINE_COUNT` first matches.
+    static COUNT_BLOCK: LazyLock<Regex> =
+        LazyLock::new(|| re(&format!(r"(?i)^{COUNT_WORD}\s+{RESPONSE_WORD}\b")));
+
+    fn count_text() -> impl Strategy<Value = String> {
+        let word = prop_oneof![
+            Just("3"),
+            Just("12"),
+            Just("One"),
+            Just("no"),
+            Just("ZWEI"),
+            Just("x1"),
+            Just("Tno"),
+            Just("comments"),
+            Just("Response"),
+            Just("thoughts"),
+            Just("réponses"),
+            Just("on"),
+            Just("“Post”"),
+            Just("|"),
+            Just("Posted"),
+            Just("é"),
+        ];
+        (
+            proptest::collection::vec(word, 0..6),
+            proptest::collection::vec(prop_oneof![Just(" "), Just(""), Just("\u{a0}")], 6),
+        )
+            .prop_map(|(words, gaps)| {
+                words
+                    .iter()
+                    .zip(&gaps)
+                    .map(|(w, g)| format!("{w}{g}"))
+                    .collect()
+            })
+    }
+
+    #[test]
+    fn furniture_is_dropped_and_inline_counts_cut() {
+        let block = |t: &str| Block::new(BlockKind::Paragraph, t.to_string());
+        let mut blocks = vec![
+            block("12 thoughts on “Press release”"),
+            block("Posted in Africa | 3 Comments"),
+            block("Leave a Reply"),
+            block("Logged in as Jane Doe. Log out?"),
+            block("The Secretary spoke with 3 counterparts."),
+        ];
+        drop_furniture(&mut blocks);
+        let texts: Vec<&str> = blocks.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "Posted in Africa | Comments",
+                "The Secretary spoke with 3 counterparts."
+            ]
+        );
+        // The longest text the respond pattern takes is kept by the
+        // length check in front of it only when it is longer.
+        let longest = format!("Logged in as {}. Log out?", "é".repeat(80));
+        assert_eq!(longest.chars().count(), RESPOND_MAX_CHARS);
+        assert!(RESPOND_BLOCK.is_match(&longest));
+        assert!(!RESPOND_BLOCK.is_match(&format!("Logged in as {}. Log out?", "é".repeat(81))));
+    }
+
     proptest! {
+        /// A block is only a count exactly when the first inline count
+        /// starts it.
+        #[test]
+        fn a_count_block_is_an_inline_count_at_the_start(t in count_text()) {
+            prop_assert_eq!(
+                COUNT_BLOCK.is_match(&t),
+                INLINE_COUNT.find(&t).is_some_and(|m| m.start() == 0),
+                "{:?}", t
+            );
+        }
+
         /// The hand matcher picks exactly the elements the selector list does.
         #[test]
         fn comment_area_matches_as_the_selector_list_does(divs in proptest::collection::vec(

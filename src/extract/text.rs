@@ -25,15 +25,16 @@ fn normalize_ascii(s: &str) -> String {
     let space = |c: u8| matches!(c, b'\t'..=b'\r' | b' ');
     let b = s.as_bytes();
     // Already in shape (often so): no whitespace but single spaces inside,
-    // checked without a branch per byte.
+    // checked without a branch per byte (a searcher for "  " would cost
+    // more to build than these folds take on a paragraph).
     let control_space = b.iter().fold(false, |found, &c| {
         found | (c.wrapping_sub(b'\t') <= b'\r' - b'\t')
     });
-    if !control_space
-        && b.first() != Some(&b' ')
-        && b.last() != Some(&b' ')
-        && memchr::memmem::find(b, b"  ").is_none()
-    {
+    let double_space = b
+        .iter()
+        .zip(b.get(1..).unwrap_or_default())
+        .fold(false, |found, (&x, &y)| found | ((x == b' ') & (y == b' ')));
+    if !control_space && !double_space && b.first() != Some(&b' ') && b.last() != Some(&b' ') {
         return s.to_string();
     }
     let mut out = Vec::with_capacity(b.len());
