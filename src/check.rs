@@ -429,6 +429,8 @@ pub fn process(
         let mut page_json: Option<Vec<u8>> = None;
         // What the new version's page does not show, when known already.
         let mut unshown: Option<Option<String>> = None;
+        // The response's texts with digits, when the cheap path found them.
+        let mut digits: Option<Vec<&str>> = None;
         let (mut decision, resp) = match (&fetched, confirmed.take()) {
             (Ok((resp, _)), Some((d, json, known))) => {
                 result.http_status = Some(resp.status);
@@ -441,8 +443,9 @@ pub fn process(
                 if resp.status == 429 || resp.status == 503 {
                     result.retry_after = crate::fetch::retry_after(resp);
                 }
-                let (found, unshown) =
+                let (found, unshown, texts) =
                     only_noise_since_last(store, watch, &prior, resp, &volatile)?;
+                digits = texts;
                 // A lookup saved, nothing more: not worth failing the check.
                 if let (Some(texts), Some(latest)) = (unshown, &prior.latest)
                     && let Err(e) = store.note_unshown(latest.id, &texts)
@@ -490,7 +493,7 @@ pub fn process(
             && has_text_changes(&decision.changes)
         {
             let unshown = match &decision.new_version {
-                Some(Some(page)) => unshown_of(&resp.body, page),
+                Some(Some(page)) => unshown_of(digits_of(digits, resp), page),
                 _ => None,
             };
             return Ok(Some(Step::Confirm {
@@ -544,7 +547,7 @@ pub fn process(
         // does not show was worked out before it waited.)
         let unshown = match (unshown, &new_version, resp) {
             (Some(known), _, _) => known,
-            (None, Some(NewVersion::Page(page)), Some(r)) => unshown_of(&r.body, page),
+            (None, Some(NewVersion::Page(page)), Some(r)) => unshown_of(digits_of(digits, r), page),
             _ => None,
         };
         // The alerts go into the outbox in the same transaction: their
@@ -651,18 +654,34 @@ fn shown_in(json: Option<&[u8]>, text: &str) -> bool {
     })
 }
 
+/// What the cheap path found: the new body differs only invisibly (with
+/// its patch), what the current version's page was found not to show,
+/// and the new body's texts with digits when it was tokenized and differs
+/// visibly.
+type Cheap<'r> = (
+    Option<crate::extract::quick::Invisible>,
+    Option<String>,
+    Option<Vec<&'r str>>,
+);
+
+/// The texts with digits of the response, `found` by the cheap path or
+/// found now.
+fn digits_of<'r>(found: Option<Vec<&'r str>>, resp: &'r Response) -> Vec<&'r str> {
+    found.unwrap_or_else(|| crate::extract::quick::digit_texts(&resp.body))
+}
+
 /// The cheap path: the response differs from the body of the current
 /// version only where no reader can see it (see [`crate::extract::quick`]).
 /// Then the page is unchanged, without parsing it.
-fn only_noise_since_last(
+fn only_noise_since_last<'r>(
     store: &Store,
     watch: &Watch,
     prior: &crate::store::Prior,
-    resp: &Response,
+    resp: &'r Response,
     volatile: &[VolatileRule],
-) -> Result<(Option<crate::extract::quick::Invisible>, Option<String>)> {
+) -> Result<Cheap<'r>> {
     let Some(latest) = &prior.latest else {
-        return Ok((None, None));
+        return Ok((None, None, None));
     };
     let mime = resp.mime();
     if latest.gone
@@ -673,11 +692,11 @@ fn only_noise_since_last(
         || latest.final_url != resp.final_url
         || latest.requested_url != resp.requested_url
     {
-        return Ok((None, None));
+        return Ok((None, None, None));
     }
     let (status, content_type, body) = store.response_body(latest.response_id)?;
     if status != resp.status || content_type.as_deref() != resp.header("content-type") {
-        return Ok((None, None));
+        return Ok((None, None, None));
     }
     // The current version's page, read only if a changed text needs it
     // and the version has not learned it is not shown; unreadable counts
@@ -705,7 +724,12 @@ fn only_noise_since_last(
         }
         shown
     };
-    let found = crate::extract::quick::invisible_changes(&body, &resp.body, volatile, &mut shown);
+    let (found, digits) = match crate::extract::quick::invisible_or_digit_texts(
+        &body, &resp.body, volatile, &mut shown,
+    ) {
+        Ok(found) => (Some(found), None),
+        Err(digits) => (None, Some(digits)),
+    };
     let learned = (found.is_some() && !learned.is_empty()).then(|| {
         let all: Vec<&str> = known().chain(learned.iter().map(String::as_str)).collect();
         // Bounded: a page whose hidden numbers keep changing shape still
@@ -713,7 +737,7 @@ fn only_noise_since_last(
         let skip = all.len().saturating_sub(UNSHOWN_KEPT);
         all[skip..].join("\n")
     });
-    Ok((found, learned))
+    Ok((found, learned, digits))
 }
 
 /// The page of a version as text to search, under `rules` (its own: the
@@ -743,7 +767,7 @@ const UNSHOWN_LOOKUPS: usize = 64;
 /// worked out while the page is at hand, so the cheap path of later checks
 /// need not derive the page to tell that a changing "generated at" line
 /// is not shown.
-fn unshown_of(body: &[u8], page: &Page) -> Option<String> {
+fn unshown_of(digit_texts: Vec<&str>, page: &Page) -> Option<String> {
     // An empty stand-in for a page held packed is no page to go by.
     if page.mime.is_empty() {
         return None;
@@ -766,7 +790,7 @@ fn unshown_of(body: &[u8], page: &Page) -> Option<String> {
     let mut masked_page: Option<Vec<u8>> = None;
     let mut learned: Vec<String> = Vec::new();
     let mut lookups = 0;
-    for raw in crate::extract::quick::digit_texts(body) {
+    for raw in digit_texts {
         let text = crate::extract::text::normalize(raw);
         if text.is_empty() {
             continue;

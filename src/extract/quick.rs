@@ -518,11 +518,16 @@ pub fn only_invisible_changes(
 /// [`invisible_changes`]): each plain-ASCII, entity-free text with a digit,
 /// as it is in the body (not yet normalised), in document order.
 pub fn digit_texts(body: &[u8]) -> Vec<&str> {
+    digit_texts_in(&spans(body))
+}
+
+/// [`digit_texts`] of a body tokenized already.
+fn digit_texts_in<'a>(spans: &[(Tok<'a>, Range<usize>)]) -> Vec<&'a str> {
     let plain = |t: &[u8]| t.is_ascii() && memchr::memchr(b'&', t).is_none();
     // Without a branch per byte (most texts have no digit, or one late).
     let has_digit = |t: &[u8]| t.iter().fold(false, |f, c| f | c.is_ascii_digit());
     let mut out = Vec::new();
-    for (t, _) in spans(body) {
+    for &(t, _) in spans {
         if let Tok::Text(x) = t
             && has_digit(x)
             && plain(x)
@@ -549,15 +554,27 @@ pub fn invisible_changes(
     volatile: &[VolatileRule],
     shown: &mut dyn FnMut(&str) -> bool,
 ) -> Option<Invisible> {
+    invisible_or_digit_texts(old, new, volatile, shown).ok()
+}
+
+/// [`invisible_changes`]; when the change is visible, the [`digit_texts`]
+/// of `new` instead, from the tokens the walk had (what the new version's
+/// page does not show is worked out from them).
+pub fn invisible_or_digit_texts<'a>(
+    old: &[u8],
+    new: &'a [u8],
+    volatile: &[VolatileRule],
+    shown: &mut dyn FnMut(&str) -> bool,
+) -> Result<Invisible, Vec<&'a str>> {
     if old == new {
-        return Some(Invisible {
+        return Ok(Invisible {
             patch: Some(Vec::new()),
         });
     }
     // Not an ASCII-compatible encoding (UTF-16): don't guess.
     let nul = |b: &[u8]| b.iter().take(4096).filter(|&&c| c == 0).count() > 8;
     if nul(old) || nul(new) {
-        return None;
+        return Err(digit_texts(new));
     }
     let ys = spans(new);
     let mut patch = PatchBuilder::new(new.len(), old.len());
@@ -587,9 +604,13 @@ pub fn invisible_changes(
         }
         same
     });
-    invisible.then(|| Invisible {
-        patch: patch.finish(),
-    })
+    if invisible {
+        Ok(Invisible {
+            patch: patch.finish(),
+        })
+    } else {
+        Err(digit_texts_in(&ys))
+    }
 }
 
 /// Builds a [`patch`]; gives up (quietly) once it stops paying.
@@ -647,6 +668,33 @@ mod tests {
         assert_eq!(digit_texts(body), ["Page generated at  10:00:01 ", "3 May"]);
         assert!(digit_texts(b"").is_empty());
         assert!(digit_texts(b"<p>1").len() == 1);
+    }
+
+    #[test]
+    fn a_visible_change_hands_back_the_new_bodys_digit_texts() {
+        let old = b"<p>Total: 40 million</p><!-- 1 --><p>Page generated at 10:00</p>";
+        let noise = b"<p>Total: 40 million</p><!-- 2 --><p>Page generated at 10:00</p>";
+        let edit = b"<p>Total: 45 million</p><!-- 2 --><p>Page generated at 10:01</p>";
+        let mut shown = |_: &str| true;
+        assert!(invisible_or_digit_texts(old, noise, &[], &mut shown).is_ok());
+        assert_eq!(
+            invisible_or_digit_texts(old, edit, &[], &mut shown),
+            Err(vec!["Total: 45 million", "Page generated at 10:01"])
+        );
+        assert_eq!(
+            digit_texts(edit),
+            ["Total: 45 million", "Page generated at 10:01"]
+        );
+        // Not tokenized (UTF-16): found by a walk of their own.
+        let utf16: Vec<u8> = "<p>1</p>"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .chain([0; 10])
+            .collect();
+        assert_eq!(
+            invisible_or_digit_texts(old, &utf16, &[], &mut shown),
+            Err(digit_texts(&utf16))
+        );
     }
     use crate::compare::compare;
     use crate::extract::{Rules, extract};
