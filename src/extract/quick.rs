@@ -133,8 +133,11 @@ fn tokenize(b: &[u8]) -> Vec<Tok<'_>> {
     spans(b).into_iter().map(|(t, _)| t).collect()
 }
 
+/// Tokens with the byte range each covers.
+type Spans<'a> = Vec<(Tok<'a>, Range<usize>)>;
+
 /// Tokens with the byte range each covers; the ranges tile the input.
-fn spans<'a>(b: &'a [u8]) -> Vec<(Tok<'a>, Range<usize>)> {
+fn spans(b: &[u8]) -> Spans<'_> {
     let mut out = Vec::with_capacity(b.len() / 32);
     let (mut i, mut raw_of) = (0, None);
     while i < b.len() || raw_of.is_some() {
@@ -511,11 +514,11 @@ pub fn only_invisible_changes(
     volatile: &[VolatileRule],
     shown: &mut dyn FnMut(&str) -> bool,
 ) -> bool {
-    invisible_changes(old, new, volatile, shown).is_some()
+    changes(old, new, volatile, shown).is_ok()
 }
 
 /// The texts of `body` whose digits the cheap path may ask about (see
-/// [`invisible_changes`]): each plain-ASCII, entity-free text with a digit,
+/// [`only_invisible_changes`]): each plain-ASCII, entity-free text with a digit,
 /// as it is in the body (not yet normalised), in document order.
 pub fn digit_texts(body: &[u8]) -> Vec<&str> {
     digit_texts_in(&spans(body))
@@ -547,17 +550,7 @@ pub struct Invisible {
 }
 
 /// [`only_invisible_changes`], also giving the patch, from one walk over
-/// the two token lists.
-pub fn invisible_changes(
-    old: &[u8],
-    new: &[u8],
-    volatile: &[VolatileRule],
-    shown: &mut dyn FnMut(&str) -> bool,
-) -> Option<Invisible> {
-    invisible_or_digit_texts(old, new, volatile, shown).ok()
-}
-
-/// [`invisible_changes`]; when the change is visible, the [`digit_texts`]
+/// the two token lists; when the change is visible, the [`digit_texts`]
 /// of `new` instead, from the tokens the walk had (what the new version's
 /// page does not show is worked out from them).
 pub fn invisible_or_digit_texts<'a>(
@@ -566,6 +559,20 @@ pub fn invisible_or_digit_texts<'a>(
     volatile: &[VolatileRule],
     shown: &mut dyn FnMut(&str) -> bool,
 ) -> Result<Invisible, Vec<&'a str>> {
+    changes(old, new, volatile, shown).map_err(|tokens| match tokens {
+        Some(ys) => digit_texts_in(&ys),
+        None => digit_texts(new),
+    })
+}
+
+/// The walk of [`invisible_or_digit_texts`]; a visible change gives the
+/// new body's tokens, when it was tokenized.
+fn changes<'a>(
+    old: &[u8],
+    new: &'a [u8],
+    volatile: &[VolatileRule],
+    shown: &mut dyn FnMut(&str) -> bool,
+) -> Result<Invisible, Option<Spans<'a>>> {
     if old == new {
         return Ok(Invisible {
             patch: Some(Vec::new()),
@@ -574,7 +581,7 @@ pub fn invisible_or_digit_texts<'a>(
     // Not an ASCII-compatible encoding (UTF-16): don't guess.
     let nul = |b: &[u8]| b.iter().take(4096).filter(|&&c| c == 0).count() > 8;
     if nul(old) || nul(new) {
-        return Err(digit_texts(new));
+        return Err(None);
     }
     let ys = spans(new);
     let mut patch = PatchBuilder::new(new.len(), old.len());
@@ -609,7 +616,7 @@ pub fn invisible_or_digit_texts<'a>(
             patch: patch.finish(),
         })
     } else {
-        Err(digit_texts_in(&ys))
+        Err(Some(ys))
     }
 }
 
@@ -1081,7 +1088,7 @@ mod tests {
             let full_a = extract(&html(&a), &Rules::default());
             let json = serde_json::to_string(&full_a).unwrap();
             let mut shown = |t: &str| json.contains(t);
-            if let Some(found) = invisible_changes(a.as_bytes(), b.as_bytes(), &rules, &mut shown) {
+            if let Ok(found) = invisible_or_digit_texts(a.as_bytes(), b.as_bytes(), &rules, &mut shown) {
                 if let Some(p) = &found.patch {
                     prop_assert_eq!(apply_patch(a.as_bytes(), p), Some(b.clone().into_bytes()));
                 }
