@@ -833,18 +833,23 @@ fn a_derived_page_needs_its_rules_and_verify_says_when_they_are_missing() {
     let body = b"<main><p>The Department announced $40 million today.</p></main>";
     let rules =
         crate::extract::Rules::compile(&[], &[], &["\\$\\d+ million".to_string()], false).unwrap();
-    let page = crate::extract::extract(&resp(body), &rules);
-    store
-        .record(&CheckRecord {
-            rules: &rules,
-            ..rec(
-                "w",
-                "http://x/",
-                Some(&resp(body)),
-                Some(NewVersion::Page(&page)),
-            )
-        })
-        .unwrap();
+    // A new version of `body`, its page extracted under `rules`.
+    let record = |store: &mut Store, body: &[u8]| {
+        let page = crate::extract::extract(&resp(body), &rules);
+        store
+            .record(&CheckRecord {
+                rules: &rules,
+                ..rec(
+                    "w",
+                    "http://x/",
+                    Some(&resp(body)),
+                    Some(NewVersion::Page(&page)),
+                )
+            })
+            .unwrap();
+        page
+    };
+    let page = record(&mut store, body);
     let v = store.version("w", 1).unwrap().unwrap();
     // Derived under the rules it was extracted with (kept as written), not
     // the default ones.
@@ -870,19 +875,10 @@ fn a_derived_page_needs_its_rules_and_verify_says_when_they_are_missing() {
     );
     // A version recorded under those rules keeps them again (as for rules
     // named by versions from before migration 19), for both versions.
-    let body2 = b"<main><p>The Department announced $45 million today.</p></main>";
-    let page2 = crate::extract::extract(&resp(body2), &rules);
-    store
-        .record(&CheckRecord {
-            rules: &rules,
-            ..rec(
-                "w",
-                "http://x/",
-                Some(&resp(body2)),
-                Some(NewVersion::Page(&page2)),
-            )
-        })
-        .unwrap();
+    record(
+        &mut store,
+        b"<main><p>The Department announced $45 million today.</p></main>",
+    );
     assert_eq!(store.page(&v).unwrap(), Some(page));
     assert!(store.verify().unwrap().is_empty());
     let sets: i64 = store
