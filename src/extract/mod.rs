@@ -80,9 +80,10 @@ impl Rules {
 /// The default rules: the whole page, nothing ignored.
 impl Default for Rules {
     fn default() -> Rules {
+        let source = source(&[], &[], &[], false);
         Rules {
-            fingerprint: fingerprint(&[], &[], &[], false),
-            source: source(&[], &[], &[], false),
+            fingerprint: fingerprint_of_source(&source),
+            source,
             select: Vec::new(),
             ignore: Vec::new(),
             ignore_text: Vec::new(),
@@ -96,18 +97,9 @@ pub fn source(select: &[String], ignore: &[String], ignore_text: &[String], feed
     serde_json::json!([select, ignore, ignore_text, feed]).to_string()
 }
 
-/// A short stable hash of the rule sources and the extractor version.
-pub fn fingerprint(
-    select: &[String],
-    ignore: &[String],
-    ignore_text: &[String],
-    feed: bool,
-) -> String {
-    fingerprint_of_source(&source(select, ignore, ignore_text, feed))
-}
-
-/// [`fingerprint`] of rules given as their [`source`]: the hash of
-/// `[EXTRACTOR_VERSION, select, ignore, ignore_text, feed]`.
+/// A short stable hash of the rule sources (as [`source`] writes them)
+/// and the extractor version: of `[EXTRACTOR_VERSION, select, ignore,
+/// ignore_text, feed]`.
 pub fn fingerprint_of_source(source: &str) -> String {
     let rest = source.strip_prefix('[').unwrap_or(source);
     let src = format!("[{EXTRACTOR_VERSION},{rest}");

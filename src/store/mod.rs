@@ -2017,7 +2017,6 @@ fn add_ref(tx: &Connection, id: i64) -> Result<()> {
     Ok(())
 }
 
-/// One reference to a blob fewer (swept once none is left).
 /// Keep `rules` as written, under their fingerprint (once); their id.
 /// Usually they are kept already: one lookup.
 fn keep_rules(tx: &Connection, rules: &Rules) -> Result<i64> {
@@ -2055,6 +2054,7 @@ fn unshown_set(tx: &Connection, texts: &str) -> Result<i64> {
     Ok(tx.last_insert_rowid())
 }
 
+/// One reference to a blob fewer (swept once none is left).
 fn drop_ref(tx: &Connection, id: i64) -> Result<()> {
     tx.prepare_cached("UPDATE blob_refs SET refs = refs - 1 WHERE id = ?1")?
         .execute([id])?;
