@@ -484,8 +484,7 @@ mod tests {
                 "The Secretary spoke with 3 counterparts."
             ]
         );
-        // The longest text the respond pattern takes is kept by the
-        // length check in front of it only when it is longer.
+        // The bound is the longest text the respond pattern matches.
         let longest = format!("Logged in as {}. Log out?", "é".repeat(80));
         assert_eq!(longest.chars().count(), RESPOND_MAX_CHARS);
         assert!(RESPOND_BLOCK.is_match(&longest));
